@@ -2,8 +2,22 @@
 //! → `graph` → `plan` (pure diff → one `Plan`) → `render` → `apply`. Only `apply` and `cloud`
 //! do network I/O; `emulator` is the built-in reference IAM server.
 
+pub mod address;
+pub mod apply;
+pub mod cli;
+pub mod cloud;
+pub mod commands;
 pub mod config;
+pub mod connection;
 pub mod emulator;
+pub mod exit;
+pub mod graph;
+pub mod keepers;
 pub mod limits;
+pub mod live;
 pub mod model;
+pub mod plan;
+pub mod render;
+pub mod secret;
+pub mod settings;
 pub mod wire;

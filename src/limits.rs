@@ -12,6 +12,45 @@ pub const SERVICE_ACCOUNT_NAME_MAX: usize = 30;
 pub const ACCESS_KEY_DESCRIPTION_MAX: usize = 30;
 /// Access-key name length (*assumed*).
 pub const ACCESS_KEY_NAME_MAX: usize = 30;
+/// Key names are unique per service account, so a create-before-destroy replacement gives the
+/// new key this suffix (and the next replacement drops it again). Declared key names may not
+/// contain `--` and are shorter by the suffix's length (*kcform's rule*).
+pub const KEY_GENERATION_SUFFIX: &str = "--2";
+/// The longest declared access-key name: the API limit less the generation suffix.
+pub const DECLARED_ACCESS_KEY_NAME_MAX: usize = ACCESS_KEY_NAME_MAX - KEY_GENERATION_SUFFIX.len();
+
+/// The declared key name a remote key name stands for.
+pub fn declared_key_name(remote_name: &str) -> &str {
+    remote_name
+        .strip_suffix(KEY_GENERATION_SUFFIX)
+        .unwrap_or(remote_name)
+}
+
+/// The remote name a create-before-destroy replacement of `remote_name` gets.
+pub fn next_key_generation(remote_name: &str) -> String {
+    match remote_name.strip_suffix(KEY_GENERATION_SUFFIX) {
+        Some(plain) => plain.to_string(),
+        None => format!("{remote_name}{KEY_GENERATION_SUFFIX}"),
+    }
+}
+
+/// Checks a declared access-key name: the API rule plus room for the generation suffix.
+pub fn check_declared_key_name(name: &str) -> Result<(), String> {
+    check_name(NameKind::AccessKey, name)?;
+    if name.contains("--") {
+        return Err(format!(
+            "access key name `{name}` must not contain `--` (kcform reserves it for key generations)"
+        ));
+    }
+    let len = name.chars().count();
+    if len > DECLARED_ACCESS_KEY_NAME_MAX {
+        return Err(format!(
+            "access key name `{name}` is {len} characters long; declared key names may have at most {DECLARED_ACCESS_KEY_NAME_MAX} so that a replacement key fits the API's limit of {ACCESS_KEY_NAME_MAX}"
+        ));
+    }
+    Ok(())
+}
+
 /// Project name length bounds (*assumed*).
 pub const PROJECT_NAME_MIN: usize = 3;
 /// Project name length upper bound (*assumed*).
@@ -81,7 +120,10 @@ pub fn check_name(kind: NameKind, name: &str) -> Result<(), String> {
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("{} `{name}` must start with a letter a-z", kind.noun()));
+        return Err(format!(
+            "{} `{name}` must start with a letter a-z",
+            kind.noun()
+        ));
     }
     if name.ends_with('-') {
         return Err(format!("{} `{name}` must not end with `-`", kind.noun()));
@@ -94,7 +136,9 @@ pub fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<
     let len = value.chars().count();
     if len < min || len > max {
         if min == 0 {
-            return Err(format!("{field} is {len} characters long; at most {max} are allowed"));
+            return Err(format!(
+                "{field} is {len} characters long; at most {max} are allowed"
+            ));
         }
         return Err(format!(
             "{field} is {len} characters long; it must be {min} to {max} characters"
@@ -117,6 +161,17 @@ mod tests {
         assert!(check_name(NameKind::ServiceAccount, "1etl").is_err());
         assert!(check_name(NameKind::ServiceAccount, "etl-").is_err());
         assert!(check_name(NameKind::AccessKey, "ci_key").is_err());
+    }
+
+    #[test]
+    fn key_generations_alternate_and_map_back_to_the_declared_name() {
+        assert_eq!(next_key_generation("ci"), "ci--2");
+        assert_eq!(next_key_generation("ci--2"), "ci");
+        assert_eq!(declared_key_name("ci--2"), "ci");
+        assert_eq!(declared_key_name("ci"), "ci");
+        assert!(check_declared_key_name("ci--x").is_err());
+        assert!(check_declared_key_name(&"k".repeat(27)).is_ok());
+        assert!(check_declared_key_name(&"k".repeat(28)).is_err());
     }
 
     #[test]

@@ -1,0 +1,164 @@
+//! Apply: executes a [`Plan`] along its operation graph with up to `parallelism` operations at
+//! once. On the first failure (or a Ctrl-C) no new operation starts, the running ones finish,
+//! and every operation's outcome is reported; the next apply converges from there.
+
+mod operation;
+pub mod sink;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::task::JoinSet;
+
+use crate::address::Address;
+use crate::cloud::Client;
+use crate::graph::OperationGraph;
+use crate::plan::{Action, Change, Plan};
+
+pub use operation::Done;
+use operation::{Context, CreatedIds};
+use sink::Sink;
+
+/// How one operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It succeeded.
+    Done(Done),
+    /// It failed with this message (the API's message and the route).
+    Failed(String),
+    /// It never started because an earlier operation failed or the apply was interrupted.
+    NotStarted,
+}
+
+/// One operation's line in the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationReport {
+    /// The address.
+    pub address: Address,
+    /// For a deposed key: its ID.
+    pub deposed: Option<String>,
+    /// The action.
+    pub action: Action,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// The whole apply's outcome, in plan order.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    /// One entry per change of the plan.
+    pub operations: Vec<OperationReport>,
+    /// True when a Ctrl-C stopped the apply.
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    /// True when every operation is done.
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self
+                .operations
+                .iter()
+                .all(|op| matches!(op.outcome, Outcome::Done(_)))
+    }
+
+    /// The operations that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &OperationReport> {
+        self.operations
+            .iter()
+            .filter(|op| matches!(op.outcome, Outcome::Failed(_)))
+    }
+}
+
+/// Apply settings.
+pub struct ApplyOptions {
+    /// Operations at once.
+    pub parallelism: usize,
+    /// Where new secrets go.
+    pub sink: Sink,
+    /// Set to stop starting new operations (the first Ctrl-C).
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Executes `plan`, calling `on_finished` as each operation ends.
+pub async fn apply(
+    client: Arc<Client>,
+    plan: &Plan,
+    options: ApplyOptions,
+    mut on_finished: impl FnMut(&OperationReport),
+) -> ApplyReport {
+    let graph = OperationGraph::build(plan);
+    let changes: Arc<Vec<Change>> = Arc::new(plan.changes.clone());
+    let sink = Arc::new(options.sink);
+    let created = Arc::new(CreatedIds::default());
+    let mut waiting: Vec<usize> = (0..graph.len())
+        .map(|i| graph.dependencies(i).len())
+        .collect();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; graph.len()];
+    let mut ready: Vec<usize> = (0..graph.len()).filter(|&i| waiting[i] == 0).collect();
+    ready.reverse();
+    let mut running = JoinSet::new();
+    let mut failed = false;
+
+    loop {
+        let stopping = failed || options.stop.load(Ordering::SeqCst);
+        while !stopping && running.len() < options.parallelism.max(1) {
+            let Some(index) = ready.pop() else { break };
+            let client = Arc::clone(&client);
+            let sink = Arc::clone(&sink);
+            let created = Arc::clone(&created);
+            let changes = Arc::clone(&changes);
+            running.spawn(async move {
+                let context = Context {
+                    client: &client,
+                    sink: &sink,
+                    created: &created,
+                };
+                let result = context.run(&changes[index]).await;
+                (index, result)
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (index, outcome) = match joined {
+            Ok((index, Ok(done))) => (index, Outcome::Done(done)),
+            Ok((index, Err(error))) => (index, Outcome::Failed(error.to_string())),
+            Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+        };
+        if matches!(outcome, Outcome::Failed(_)) {
+            failed = true;
+        } else {
+            for dependent in graph.dependents(index) {
+                waiting[dependent] -= 1;
+                if waiting[dependent] == 0 {
+                    ready.insert(0, dependent);
+                }
+            }
+        }
+        let change = &changes[index];
+        let report = OperationReport {
+            address: change.address.clone(),
+            deposed: change.deposed.clone(),
+            action: change.action,
+            outcome,
+        };
+        on_finished(&report);
+        outcomes[index] = Some(report.outcome);
+    }
+
+    let operations = changes
+        .iter()
+        .zip(outcomes)
+        .map(|(change, outcome)| OperationReport {
+            address: change.address.clone(),
+            deposed: change.deposed.clone(),
+            action: change.action,
+            outcome: outcome.unwrap_or(Outcome::NotStarted),
+        })
+        .collect();
+    ApplyReport {
+        operations,
+        interrupted: options.stop.load(Ordering::SeqCst),
+    }
+}

@@ -1,0 +1,99 @@
+//! The command line (clap). These structs only describe arguments; `settings` turns them into
+//! what the commands use before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::address::Address;
+
+/// KakaoCloud IAM as code: plan and apply projects, service accounts and access keys from TOML.
+#[derive(Debug, Parser)]
+#[command(name = "kcform", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Never color the output (colors also follow the terminal and NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration offline.
+    Validate(PathArg),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the changes.
+    Apply(ApplyArgs),
+    /// Print the dependency graph in Graphviz DOT.
+    Graph(PathArg),
+    /// Run the built-in emulator as an HTTP server.
+    Emulator(EmulatorArgs),
+}
+
+/// A configuration path.
+#[derive(Debug, Args)]
+pub struct PathArg {
+    /// A .toml file or a directory of them.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+}
+
+/// Plan output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terraform-style text.
+    Human,
+}
+
+/// `kcform plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A .toml file or a directory of them.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this address and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<Address>,
+}
+
+/// `kcform apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A .toml file or a directory of them.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Apply without asking for `yes`.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Operations at once (overrides `provider.parallelism`).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
+    /// Apply only this address and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<Address>,
+}
+
+/// `kcform emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: std::net::SocketAddr,
+    /// Persist the state to this JSON file.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Write the Org Admin access key {"id", "secret"} to this file (mode 0600).
+    #[arg(long)]
+    pub bootstrap_credentials: Option<PathBuf>,
+}

@@ -1,0 +1,61 @@
+//! Errors of the IAM client: the API's own message and status, the method and route, never a
+//! secret or a token.
+
+/// A failed IAM call.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// The API answered with an error status.
+    #[error("{method} {path}: {status} {title}: {message}")]
+    Api {
+        /// HTTP method.
+        method: String,
+        /// Route path (no query, no host).
+        path: String,
+        /// HTTP status.
+        status: u16,
+        /// Keystone error title.
+        title: String,
+        /// Keystone error message.
+        message: String,
+    },
+    /// The request never got an answer.
+    #[error("{method} {path}: could not reach the IAM API at {endpoint}: {detail}")]
+    Transport {
+        /// HTTP method.
+        method: String,
+        /// Route path.
+        path: String,
+        /// Base URL.
+        endpoint: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The answer was not what the API documents.
+    #[error("{method} {path}: unexpected answer from the IAM API: {detail}")]
+    Protocol {
+        /// HTTP method.
+        method: String,
+        /// Route path.
+        path: String,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// The endpoint URL cannot be used.
+    #[error("endpoint `{endpoint}`: {reason}")]
+    Endpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+impl CloudError {
+    /// The HTTP status, when the API answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CloudError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,565 @@
+//! The IAM HTTP client (reqwest): Keystone token issue and reuse, bounded concurrency, paged
+//! listings, and one typed method per API call. The only other module that does network I/O is
+//! `apply`, and it does so through this client.
+
+mod error;
+mod read;
+pub mod routes;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::model::Status;
+use crate::secret::Secret;
+use crate::wire;
+
+pub use error::CloudError;
+pub use read::read_live;
+
+/// An access key used to authenticate (Keystone application credential).
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// Access key ID.
+    pub id: String,
+    /// Secret access key.
+    pub secret: Secret,
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Requests in flight at once.
+    pub parallelism: usize,
+    /// Timeout of one request.
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            parallelism: crate::limits::DEFAULT_PARALLELISM,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+struct CachedToken {
+    value: Secret,
+    expires_at: OffsetDateTime,
+    body: wire::Token,
+}
+
+/// Tokens are renewed this long before they expire, so a long apply never sends a dead one.
+const TOKEN_RENEW_MARGIN: time::Duration = time::Duration::minutes(5);
+
+/// The IAM client. Cheap to share behind an `Arc`.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    credential: Credential,
+    token: Mutex<Option<CachedToken>>,
+    permits: Arc<Semaphore>,
+}
+
+/// A newly created access key and its secret, which the API shows only this once.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// The key as the API describes it (without secret).
+    pub key: wire::ApplicationCredential,
+    /// The secret.
+    pub secret: Secret,
+}
+
+/// Checks an endpoint: `https://`, or `http://` on a loopback address only.
+pub fn check_endpoint(endpoint: &str) -> Result<String, CloudError> {
+    let refuse = |reason: &str| CloudError::Endpoint {
+        endpoint: endpoint.to_string(),
+        reason: reason.to_string(),
+    };
+    let url = reqwest::Url::parse(endpoint).map_err(|e| refuse(&format!("not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(domain)) => domain == "localhost",
+                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                None => false,
+            };
+            if !loopback {
+                return Err(refuse(
+                    "plain http:// is refused except on a loopback address; use https://",
+                ));
+            }
+        }
+        other => {
+            return Err(refuse(&format!(
+                "scheme `{other}` is not supported; use https://"
+            )));
+        }
+    }
+    let base = endpoint.trim_end_matches('/');
+    Ok(base
+        .strip_suffix("/identity/v3")
+        .unwrap_or(base)
+        .to_string())
+}
+
+impl Client {
+    /// A client for `endpoint` that authenticates with `credential`.
+    pub fn new(
+        endpoint: &str,
+        credential: Credential,
+        options: &ClientOptions,
+    ) -> Result<Client, CloudError> {
+        let base = check_endpoint(endpoint)?;
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .user_agent(concat!("kcform/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CloudError::Endpoint {
+                endpoint: endpoint.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            base,
+            credential,
+            token: Mutex::new(None),
+            permits: Arc::new(Semaphore::new(options.parallelism.max(1))),
+        })
+    }
+
+    /// The base URL.
+    pub fn endpoint(&self) -> &str {
+        &self.base
+    }
+
+    /// The token body of the current token (issuing one if needed): who the credential is and
+    /// which roles it holds.
+    pub async fn whoami(&self) -> Result<wire::Token, CloudError> {
+        self.token().await?;
+        let guard = self.token.lock().await;
+        guard
+            .as_ref()
+            .map(|cached| cached.body.clone())
+            .ok_or_else(|| CloudError::Protocol {
+                method: "POST".into(),
+                path: routes::AUTH_TOKENS.into(),
+                detail: "no token after authentication".into(),
+            })
+    }
+
+    async fn token(&self) -> Result<Secret, CloudError> {
+        let mut guard = self.token.lock().await;
+        if let Some(cached) = guard.as_ref()
+            && cached.expires_at - TOKEN_RENEW_MARGIN > OffsetDateTime::now_utc()
+        {
+            return Ok(cached.value.clone());
+        }
+        let issued = self.issue_token().await?;
+        let value = issued.value.clone();
+        *guard = Some(issued);
+        Ok(value)
+    }
+
+    async fn issue_token(&self) -> Result<CachedToken, CloudError> {
+        let body = wire::AuthRequest {
+            auth: wire::Auth {
+                identity: wire::Identity {
+                    methods: vec!["application_credential".to_string()],
+                    application_credential: Some(wire::AppCredAuth {
+                        id: Some(self.credential.id.clone()),
+                        secret: self.credential.secret.expose().to_string(),
+                        ..Default::default()
+                    }),
+                },
+            },
+        };
+        let path = routes::AUTH_TOKENS;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport("POST", path, e))?;
+        let status = response.status();
+        let header = response
+            .headers()
+            .get("X-Subject-Token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport("POST", path, e))?;
+        if status != StatusCode::CREATED {
+            return Err(api_error("POST", path, status, &bytes));
+        }
+        let protocol = |detail: String| CloudError::Protocol {
+            method: "POST".into(),
+            path: path.into(),
+            detail,
+        };
+        let value = header.ok_or_else(|| protocol("no X-Subject-Token header".into()))?;
+        let token: wire::TokenBody =
+            serde_json::from_slice(&bytes).map_err(|e| protocol(format!("token body: {e}")))?;
+        let expires_at = OffsetDateTime::parse(
+            &token.token.expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| protocol(format!("token expires_at: {e}")))?;
+        Ok(CachedToken {
+            value: Secret::new(value),
+            expires_at,
+            body: token.token,
+        })
+    }
+
+    fn transport(&self, method: &str, path: &str, error: reqwest::Error) -> CloudError {
+        // reqwest's Display names the URL, which may carry a query but never a secret; the
+        // source chain holds the useful part (connection refused, timed out…).
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            detail = format!("{detail}: {inner}");
+            source = inner.source();
+        }
+        CloudError::Transport {
+            method: method.to_string(),
+            path: path.to_string(),
+            endpoint: self.base.clone(),
+            detail,
+        }
+    }
+
+    /// Sends one authenticated request; a 401 re-issues the token once and retries.
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<(StatusCode, bytes::Bytes), CloudError> {
+        let mut reissued = false;
+        loop {
+            let token = self.token().await?;
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("semaphore is never closed");
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .header("X-Auth-Token", token.expose());
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.transport(method.as_str(), path, e))?;
+            let status = response.status();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| self.transport(method.as_str(), path, e))?;
+            if status == StatusCode::UNAUTHORIZED && !reissued {
+                reissued = true;
+                *self.token.lock().await = None;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(api_error(method.as_str(), path, status, &bytes));
+            }
+            return Ok((status, bytes));
+        }
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<T, CloudError> {
+        let (_, bytes) = self.send(method.clone(), path, query, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CloudError::Protocol {
+            method: method.to_string(),
+            path: path.to_string(),
+            detail: format!("cannot read the answer: {e}"),
+        })
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), CloudError> {
+        self.send::<()>(Method::DELETE, path, &[], None).await?;
+        Ok(())
+    }
+
+    /// Reads every page of a kcform-paged listing: the first page tells the total, the rest
+    /// are fetched concurrently.
+    async fn list_all<P, T>(
+        &self,
+        path: &str,
+        filter: &[(&str, String)],
+        items: fn(P) -> (Vec<T>, wire::Pagination),
+    ) -> Result<Vec<T>, CloudError>
+    where
+        P: DeserializeOwned,
+    {
+        let page = |offset: usize| {
+            let mut query: Vec<(&str, String)> = filter.to_vec();
+            query.push(("limit", routes::PAGE_LIMIT.to_string()));
+            query.push(("offset", offset.to_string()));
+            async move {
+                let page: P = self.call::<(), P>(Method::GET, path, &query, None).await?;
+                Ok::<_, CloudError>(items(page))
+            }
+        };
+        let (mut all, pagination) = page(0).await?;
+        let step = pagination.limit.max(1);
+        if pagination.total > all.len() {
+            let offsets: Vec<usize> = (all.len().max(step)..pagination.total)
+                .step_by(step)
+                .collect();
+            let pages = futures_util::future::try_join_all(offsets.into_iter().map(page)).await?;
+            for (items, _) in pages {
+                all.extend(items);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Every project the credential may view.
+    pub async fn list_projects(&self) -> Result<Vec<wire::Project>, CloudError> {
+        self.list_all(&routes::projects(), &[], |page: wire::ProjectList| {
+            (page.projects, page.pagination)
+        })
+        .await
+    }
+
+    /// A project's service accounts (never its service agents).
+    pub async fn list_service_accounts(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<wire::ServiceAccount>, CloudError> {
+        self.list_all(
+            &routes::service_accounts(project_id),
+            &[],
+            |page: wire::ServiceAccountList| (page.service_accounts, page.pagination),
+        )
+        .await
+    }
+
+    /// Looks a service account up by name (used after a lost create answer).
+    pub async fn find_service_account(
+        &self,
+        project_id: &str,
+        name: &str,
+    ) -> Result<Option<wire::ServiceAccount>, CloudError> {
+        let found = self
+            .list_all(
+                &routes::service_accounts(project_id),
+                &[("name", name.to_string())],
+                |page: wire::ServiceAccountList| (page.service_accounts, page.pagination),
+            )
+            .await?;
+        Ok(found.into_iter().find(|account| account.name == name))
+    }
+
+    /// Every access key of a project's service accounts, in one paged listing.
+    pub async fn list_project_access_keys(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<wire::ApplicationCredential>, CloudError> {
+        self.list_all(
+            &routes::project_access_keys(project_id),
+            &[],
+            |page: wire::ApplicationCredentialList| {
+                let total = page.application_credentials.len();
+                let pagination = page.pagination.unwrap_or(wire::Pagination {
+                    total,
+                    offset: 0,
+                    limit: total,
+                });
+                (page.application_credentials, pagination)
+            },
+        )
+        .await
+    }
+
+    /// Creates a project.
+    pub async fn create_project(
+        &self,
+        name: &str,
+        nickname: &str,
+        description: &str,
+    ) -> Result<wire::Project, CloudError> {
+        let body = wire::CreateProjectBody {
+            project: wire::CreateProject {
+                name: name.to_string(),
+                nickname: nickname.to_string(),
+                description: description.to_string(),
+            },
+        };
+        let answer: wire::ProjectBody = self
+            .call(Method::POST, &routes::projects(), &[], Some(&body))
+            .await?;
+        Ok(answer.project)
+    }
+
+    /// Changes a project's nickname and description.
+    pub async fn update_project(
+        &self,
+        project_id: &str,
+        nickname: &str,
+        description: &str,
+    ) -> Result<wire::Project, CloudError> {
+        let body = wire::UpdateProjectBody {
+            project: wire::UpdateProject {
+                name: None,
+                nickname: Some(nickname.to_string()),
+                description: Some(description.to_string()),
+            },
+        };
+        let answer: wire::ProjectBody = self
+            .call(
+                Method::PATCH,
+                &routes::project(project_id),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        Ok(answer.project)
+    }
+
+    /// Creates a service account.
+    pub async fn create_service_account(
+        &self,
+        project_id: &str,
+        name: &str,
+        status: Status,
+    ) -> Result<wire::ServiceAccount, CloudError> {
+        let body = wire::CreateServiceAccountBody {
+            service_account: wire::CreateServiceAccount {
+                name: name.to_string(),
+                status: Some(status.as_str().to_string()),
+            },
+        };
+        let answer: wire::ServiceAccountBody = self
+            .call(
+                Method::POST,
+                &routes::service_accounts(project_id),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        Ok(answer.service_account)
+    }
+
+    /// Sets a service account's status.
+    pub async fn set_service_account_status(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        status: Status,
+    ) -> Result<wire::ServiceAccount, CloudError> {
+        let body = wire::UpdateServiceAccountBody {
+            service_account: wire::UpdateServiceAccount {
+                name: None,
+                status: Some(status.as_str().to_string()),
+            },
+        };
+        let answer: wire::ServiceAccountBody = self
+            .call(
+                Method::PATCH,
+                &routes::service_account(project_id, user_id),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        Ok(answer.service_account)
+    }
+
+    /// Deletes a service account (its keys and tokens go with it).
+    pub async fn delete_service_account(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> Result<(), CloudError> {
+        self.delete(&routes::service_account(project_id, user_id))
+            .await
+    }
+
+    /// Creates an access key and returns its secret, which is never shown again.
+    pub async fn create_access_key(
+        &self,
+        user_id: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<CreatedKey, CloudError> {
+        let body = wire::CreateApplicationCredentialBody {
+            application_credential: wire::CreateApplicationCredential {
+                name: name.to_string(),
+                description: (!description.is_empty()).then(|| description.to_string()),
+                ..Default::default()
+            },
+        };
+        let path = routes::access_keys(user_id);
+        let mut answer: wire::ApplicationCredentialBody =
+            self.call(Method::POST, &path, &[], Some(&body)).await?;
+        let secret =
+            answer
+                .application_credential
+                .secret
+                .take()
+                .ok_or_else(|| CloudError::Protocol {
+                    method: "POST".into(),
+                    path: path.clone(),
+                    detail: "the created access key came without its secret".into(),
+                })?;
+        Ok(CreatedKey {
+            key: answer.application_credential,
+            secret: Secret::new(secret),
+        })
+    }
+
+    /// Deletes an access key (tokens issued with it expire).
+    pub async fn delete_access_key(&self, user_id: &str, key_id: &str) -> Result<(), CloudError> {
+        self.delete(&routes::access_key(user_id, key_id)).await
+    }
+}
+
+fn api_error(method: &str, path: &str, status: StatusCode, bytes: &[u8]) -> CloudError {
+    let (title, message) = match serde_json::from_slice::<wire::ErrorBody>(bytes) {
+        Ok(body) => (body.error.title, body.error.message),
+        Err(_) => (
+            status.canonical_reason().unwrap_or("Error").to_string(),
+            String::from_utf8_lossy(bytes).chars().take(300).collect(),
+        ),
+    };
+    CloudError::Api {
+        method: method.to_string(),
+        path: path.to_string(),
+        status: status.as_u16(),
+        title,
+        message,
+    }
+}

@@ -1,0 +1,248 @@
+//! `kcform apply`: plans, asks for `yes` (unless `--auto-approve`), executes the plan, and
+//! reports every operation. The plan goes to stdout; progress and errors to stderr.
+
+use std::io::{BufRead as _, Write as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, bail};
+
+use crate::apply::sink::Sink;
+use crate::apply::{self, ApplyOptions, ApplyReport, OperationReport, Outcome};
+use crate::cli::ApplyArgs;
+use crate::live::Live;
+use crate::model::{Desired, SecretsSink};
+use crate::plan::{Action, Plan};
+use crate::render::{Palette, human};
+use crate::settings::GlobalSettings;
+use crate::{exit, keepers};
+
+/// Runs it.
+pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
+    let parallelism = args.parallelism.map(usize::from);
+    let planned = super::make_plan(&args.path, settings, parallelism, &args.targets).await?;
+    let palette = Palette::new(settings.color_stdout);
+    print!("{}", human::render(&planned.plan, &palette));
+    if planned.plan.is_empty() {
+        record_keepers(
+            &planned.desired,
+            &planned.live,
+            &planned.plan,
+            &ApplyReport::default(),
+        )?;
+        planned.connection.close().await;
+        return Ok(exit::SUCCESS);
+    }
+    if !args.auto_approve {
+        confirm(settings)?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_interrupts(Arc::clone(&stop));
+    let options = ApplyOptions {
+        parallelism: parallelism.unwrap_or(planned.desired.provider.parallelism),
+        sink: sink(&planned.desired),
+        stop,
+    };
+    let report = apply::apply(
+        Arc::clone(&planned.connection.client),
+        &planned.plan,
+        options,
+        print_progress,
+    )
+    .await;
+    let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report);
+    planned.connection.close().await;
+    recorded?;
+    finish(&report)
+}
+
+fn sink(desired: &Desired) -> Sink {
+    match &desired.secrets {
+        SecretsSink::Dir(dir) => Sink::Dir(desired.config_dir.join(dir)),
+        SecretsSink::Command(argv) => Sink::Command {
+            argv: argv.clone(),
+            cwd: desired.config_dir.clone(),
+        },
+    }
+}
+
+fn confirm(settings: &GlobalSettings) -> anyhow::Result<()> {
+    if !settings.interactive {
+        bail!(
+            "apply needs confirmation, but stdin is not a terminal; review the plan and run `kcform apply --auto-approve`"
+        );
+    }
+    eprint!(
+        "\nDo you want to perform these actions?\n  kcform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled");
+    }
+    Ok(())
+}
+
+/// The first Ctrl-C stops starting operations; the second aborts at once.
+fn watch_interrupts(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.store(true, Ordering::SeqCst);
+        eprintln!(
+            "\nInterrupt received: no new operations start; waiting for the running ones. Press Ctrl-C again to abort at once."
+        );
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Aborted; run `kcform plan` to see what was done.");
+            std::process::exit(130);
+        }
+    });
+}
+
+fn verb(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("Creation", "created"),
+        Action::Update => ("Modification", "updated"),
+        Action::Activate => ("Activation", "activated"),
+        Action::Deactivate => ("Deactivation", "deactivated"),
+        Action::Delete => ("Destruction", "destroyed"),
+        Action::Replace(_) => ("Replacement", "replaced"),
+    }
+}
+
+fn label(op: &OperationReport) -> String {
+    match &op.deposed {
+        Some(id) => format!("{} (deposed object {id})", op.address),
+        None => op.address.to_string(),
+    }
+}
+
+fn print_progress(op: &OperationReport) {
+    let (noun, _) = verb(op.action);
+    match &op.outcome {
+        Outcome::Done(done) => {
+            let id = match (&done.created_id, &done.deleted_id) {
+                (Some(id), _) => format!(" [id={id}]"),
+                _ => String::new(),
+            };
+            eprintln!("{}: {noun} complete{id}", label(op));
+            for warning in &done.warnings {
+                eprintln!("warning: {}: {warning}", label(op));
+            }
+        }
+        Outcome::Failed(message) => eprintln!("{}: {noun} failed: {message}", label(op)),
+        Outcome::NotStarted => {}
+    }
+}
+
+fn finish(report: &ApplyReport) -> anyhow::Result<i32> {
+    let mut counts = (0, 0, 0, 0);
+    for op in &report.operations {
+        if let Outcome::Done(_) = op.outcome {
+            match op.action {
+                Action::Create => counts.0 += 1,
+                Action::Update | Action::Activate => counts.1 += 1,
+                Action::Deactivate => counts.2 += 1,
+                Action::Delete => counts.3 += 1,
+                Action::Replace(_) => {
+                    counts.0 += 1;
+                    counts.3 += 1;
+                }
+            }
+        }
+    }
+    let totals = format!(
+        "{} added, {} changed, {} deactivated, {} destroyed",
+        counts.0, counts.1, counts.2, counts.3
+    );
+    if report.succeeded() {
+        println!("\nApply complete! Resources: {totals}.");
+        return Ok(exit::SUCCESS);
+    }
+    eprintln!(
+        "\nApply stopped{}. Resources: {totals}.",
+        if report.interrupted {
+            " by an interrupt"
+        } else {
+            ""
+        }
+    );
+    for op in &report.operations {
+        let (_, past) = verb(op.action);
+        match &op.outcome {
+            Outcome::Done(_) => eprintln!("  done         {} ({past})", label(op)),
+            Outcome::Failed(message) => eprintln!("  failed       {}: {message}", label(op)),
+            Outcome::NotStarted => eprintln!("  not started  {}", label(op)),
+        }
+    }
+    let failures = report.failures().count();
+    bail!(
+        "{} operation(s) failed{}; run `kcform apply` again to converge",
+        failures,
+        if report.interrupted {
+            " or were interrupted"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Records which rotation value each declared key was created with (see `keepers`).
+fn record_keepers(
+    desired: &Desired,
+    live: &Live,
+    plan: &Plan,
+    report: &ApplyReport,
+) -> anyhow::Result<()> {
+    let mut record = keepers::load(&desired.config_dir)?;
+    let before = record.clone();
+    for (change, op) in plan.changes.iter().zip(&report.operations) {
+        let Outcome::Done(done) = &op.outcome else {
+            continue;
+        };
+        if let Some(id) = &done.deleted_id {
+            record.remove(id);
+        }
+        let rotation = change
+            .after
+            .as_ref()
+            .and_then(|after| after.get("rotation"))
+            .and_then(|v| v.as_str());
+        if let (Some(id), Some(rotation)) = (&done.created_id, rotation) {
+            record.insert(id.clone(), rotation.to_string());
+        }
+    }
+    for project in desired.projects.values() {
+        for account in project.service_accounts.values() {
+            for key in account.access_keys.values() {
+                let live_key = live
+                    .projects
+                    .get(&project.name)
+                    .and_then(|p| p.service_accounts.get(&account.name))
+                    .and_then(|s| s.access_keys.get(&key.name));
+                if let (Some(rotation), Some(live_key)) = (&key.rotation, live_key)
+                    && live_key.rotation.is_none()
+                    && !record.contains_key(&live_key.id)
+                    && plan
+                        .change(&crate::address::Address::access_key(
+                            &project.name,
+                            &account.name,
+                            &key.name,
+                        ))
+                        .is_none()
+                {
+                    record.insert(live_key.id.clone(), rotation.clone());
+                }
+            }
+        }
+    }
+    if record != before {
+        keepers::save(&desired.config_dir, &record)?;
+    }
+    Ok(())
+}

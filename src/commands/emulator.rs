@@ -1,0 +1,30 @@
+//! `kcform emulator`: runs the built-in emulator as a standalone server until Ctrl-C.
+
+use anyhow::Context as _;
+
+use crate::cli::EmulatorArgs;
+use crate::emulator::{self, EmulatorOptions};
+use crate::exit;
+
+/// Runs it.
+pub async fn run(args: &EmulatorArgs) -> anyhow::Result<i32> {
+    let options = EmulatorOptions {
+        data_file: args.data.clone(),
+        bootstrap_credentials: args.bootstrap_credentials.clone(),
+        ..EmulatorOptions::default()
+    };
+    let running = emulator::start(args.listen, options).await?;
+    eprintln!(
+        "kcform emulator listening on {} (identity at {}/identity/v3); Ctrl-C stops it",
+        running.base_url(),
+        running.base_url()
+    );
+    if let Some(path) = &args.bootstrap_credentials {
+        eprintln!("Org Admin access key written to {}", path.display());
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    running.shutdown().await;
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,182 @@
+//! Dependency graphs (petgraph): the resource graph of a configuration (key → service account →
+//! project), and the operation graph of a plan that `apply` executes — creates after their
+//! parent's create or activation, a key's deletes before its account's delete or deactivation
+//! and before the account's new keys take their slots, and one account's replacements one after
+//! another so a single free slot serves them all.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::address::Address;
+use crate::model::Desired;
+use crate::plan::{Action, Plan};
+
+/// The operations of a plan: node weights are indexes into `plan.changes`; an edge `a → b`
+/// means `b` starts only after `a` succeeded.
+#[derive(Debug, Clone)]
+pub struct OperationGraph {
+    graph: DiGraph<usize, ()>,
+}
+
+impl OperationGraph {
+    /// Builds the operation graph of `plan`.
+    pub fn build(plan: &Plan) -> OperationGraph {
+        let mut graph = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..plan.changes.len()).map(|i| graph.add_node(i)).collect();
+        let index: HashMap<&Address, usize> = plan
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| change.deposed.is_none())
+            .map(|(i, change)| (&change.address, i))
+            .collect();
+
+        let mut previous_replace: HashMap<Address, usize> = HashMap::new();
+        for (i, change) in plan.changes.iter().enumerate() {
+            let parent = change.address.parent();
+            let parent_change = parent.as_ref().and_then(|p| index.get(p).copied());
+            match change.action {
+                Action::Create | Action::Replace(_) | Action::Activate => {
+                    if let Some(p) = parent_change
+                        && matches!(plan.changes[p].action, Action::Create | Action::Activate)
+                    {
+                        graph.add_edge(nodes[p], nodes[i], ());
+                    }
+                }
+                _ => {}
+            }
+            if let (Address::AccessKey { .. }, Some(account)) = (&change.address, &parent) {
+                if matches!(change.action, Action::Create | Action::Replace(_)) {
+                    for (j, other) in plan.changes.iter().enumerate() {
+                        if other.action == Action::Delete
+                            && other.address.parent().as_ref() == Some(account)
+                        {
+                            graph.add_edge(nodes[j], nodes[i], ());
+                        }
+                    }
+                }
+                if let Action::Replace(_) = change.action {
+                    if let Some(&before) = previous_replace.get(account) {
+                        graph.add_edge(nodes[before], nodes[i], ());
+                    }
+                    previous_replace.insert(account.clone(), i);
+                }
+            }
+            if let Address::ServiceAccount { .. } = change.address
+                && matches!(change.action, Action::Delete | Action::Deactivate)
+            {
+                for (j, other) in plan.changes.iter().enumerate() {
+                    if other.action == Action::Delete
+                        && other.address.parent().as_ref() == Some(&change.address)
+                    {
+                        graph.add_edge(nodes[j], nodes[i], ());
+                    }
+                }
+            }
+        }
+        debug_assert!(!petgraph::algo::is_cyclic_directed(&graph));
+        OperationGraph { graph }
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// True when there are no operations.
+    pub fn is_empty(&self) -> bool {
+        self.graph.node_count() == 0
+    }
+
+    /// The operations `change` waits for.
+    pub fn dependencies(&self, change: usize) -> Vec<usize> {
+        self.neighbors(change, Direction::Incoming)
+    }
+
+    /// The operations that wait for `change`.
+    pub fn dependents(&self, change: usize) -> Vec<usize> {
+        self.neighbors(change, Direction::Outgoing)
+    }
+
+    fn neighbors(&self, change: usize, direction: Direction) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .graph
+            .neighbors_directed(NodeIndex::new(change), direction)
+            .map(|n| self.graph[n])
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Graphviz DOT of the operations, labelled `<action> <address>`.
+    pub fn to_dot(&self, plan: &Plan) -> String {
+        let mut dot = String::from("digraph operations {\n  rankdir = \"LR\";\n");
+        for node in self.graph.node_indices() {
+            let change = &plan.changes[self.graph[node]];
+            let _ = writeln!(
+                dot,
+                "  \"{}\" [label=\"{} {}\"];",
+                node_name(change),
+                change.action.symbol(),
+                node_name(change)
+            );
+        }
+        for edge in self.graph.raw_edges() {
+            let from = node_name(&plan.changes[self.graph[edge.source()]]);
+            let to = node_name(&plan.changes[self.graph[edge.target()]]);
+            let _ = writeln!(dot, "  \"{from}\" -> \"{to}\";");
+        }
+        dot.push_str("}\n");
+        dot
+    }
+}
+
+fn node_name(change: &crate::plan::Change) -> String {
+    match &change.deposed {
+        Some(id) => format!("{} (deposed {id})", change.address),
+        None => change.address.to_string(),
+    }
+}
+
+/// The resource graph of a configuration in Graphviz DOT: each object points at what it
+/// depends on (key → service account → project), like `terraform graph`.
+pub fn resource_dot(desired: &Desired) -> String {
+    let mut graph: DiGraph<Address, ()> = DiGraph::new();
+    for project in desired.projects.values() {
+        let project_node = graph.add_node(Address::project(&project.name));
+        for account in project.service_accounts.values() {
+            let account_node =
+                graph.add_node(Address::service_account(&project.name, &account.name));
+            graph.add_edge(account_node, project_node, ());
+            for key in account.access_keys.values() {
+                let key_node =
+                    graph.add_node(Address::access_key(&project.name, &account.name, &key.name));
+                graph.add_edge(key_node, account_node, ());
+            }
+        }
+    }
+    let mut dot = String::from("digraph kcform {\n  compound = \"true\";\n  newrank = \"true\";\n");
+    for node in graph.node_indices() {
+        let address = &graph[node];
+        let shape = match address {
+            Address::Project { .. } => "box",
+            Address::ServiceAccount { .. } => "ellipse",
+            Address::AccessKey { .. } => "note",
+        };
+        let _ = writeln!(dot, "  \"{address}\" [shape={shape}];");
+    }
+    for edge in graph.raw_edges() {
+        let _ = writeln!(
+            dot,
+            "  \"{}\" -> \"{}\";",
+            graph[edge.source()],
+            graph[edge.target()]
+        );
+    }
+    dot.push_str("}\n");
+    dot
+}

@@ -1,0 +1,80 @@
+//! The live state: what the IAM API says exists, for the declared projects only. `cloud` fills
+//! it; `plan` diffs it against [`crate::model::Desired`]. Pure data.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::model::Status;
+
+/// Every live object kcform may manage, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    /// Declared projects that exist, by name.
+    pub projects: BTreeMap<String, LiveProject>,
+    /// Names and nicknames of live projects that are not declared (never planned; used only to
+    /// explain a create that looks like a rename).
+    pub undeclared_projects: Vec<(String, String)>,
+}
+
+/// A live project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveProject {
+    /// 32-hex unique ID.
+    pub id: String,
+    /// Immutable name.
+    pub name: String,
+    /// Display name.
+    pub nickname: String,
+    /// Description, empty when unset.
+    pub description: String,
+    /// Service accounts by name (service agents are not here).
+    pub service_accounts: BTreeMap<String, LiveServiceAccount>,
+}
+
+/// A live service account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveServiceAccount {
+    /// Keystone user ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `{name}-{project-id}@kc.serviceaccount.com`.
+    pub email: String,
+    /// Status.
+    pub status: Status,
+    /// Keys by declared name.
+    pub access_keys: BTreeMap<String, LiveAccessKey>,
+    /// Older generations of a key whose replacement was interrupted after the new key was
+    /// made (Terraform's "deposed objects"): always deleted.
+    pub deposed_keys: Vec<LiveAccessKey>,
+}
+
+/// Whether a key can still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Usable.
+    Active,
+    /// Expired by its account's deactivation; can never be used again.
+    Expired,
+}
+
+/// A live access key (never its secret: the API shows that only once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveAccessKey {
+    /// Access key ID.
+    pub id: String,
+    /// The declared name it stands for (the remote name without a generation suffix).
+    pub name: String,
+    /// The name the API knows it by: `name`, or `name` plus
+    /// [`crate::limits::KEY_GENERATION_SUFFIX`] after a create-before-destroy replacement.
+    pub remote_name: String,
+    /// Description, empty when unset.
+    pub description: String,
+    /// Status.
+    pub status: KeyStatus,
+    /// Creation time, when the API reports it.
+    pub created_at: Option<OffsetDateTime>,
+    /// The `rotation` keeper value the key was created with, when kcform recorded it.
+    pub rotation: Option<String>,
+}

@@ -1,0 +1,194 @@
+//! The plan model: one [`Plan`] value holding every change kcform would make, built by the pure
+//! [`diff`] of desired against live state. Every renderer and `apply` read this one value, so
+//! what a reviewer sees is exactly what runs.
+
+mod diff;
+mod slots;
+mod target;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::address::Address;
+
+pub use diff::{PlanRefused, diff};
+pub use target::targeted;
+
+/// An object's attributes as shown in a plan (never a secret).
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+/// Which order a replaced access key takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceOrder {
+    /// `+/-`: the new key is created (and its secret delivered) before the old one is deleted.
+    CreateBeforeDestroy,
+    /// `-/+`: the old key is deleted first, because its account has no free key slot.
+    DestroyBeforeCreate,
+}
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create a project, service account or access key.
+    Create,
+    /// Change a project's nickname or description.
+    Update,
+    /// Set a service account active.
+    Activate,
+    /// Set a service account inactive (expires its keys and tokens).
+    Deactivate,
+    /// Delete a service account or access key.
+    Delete,
+    /// Delete and create an access key, in the given order.
+    Replace(ReplaceOrder),
+}
+
+impl Action {
+    /// Terraform-style symbol: `+ ~ - +/- -/+`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update | Action::Activate | Action::Deactivate => "~",
+            Action::Delete => "-",
+            Action::Replace(ReplaceOrder::CreateBeforeDestroy) => "+/-",
+            Action::Replace(ReplaceOrder::DestroyBeforeCreate) => "-/+",
+        }
+    }
+
+    /// The phrase after the address in a header: `will be created`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Action::Create => "will be created",
+            Action::Update => "will be updated in-place",
+            Action::Activate => "will be activated",
+            Action::Deactivate => "will be deactivated",
+            Action::Delete => "will be destroyed",
+            Action::Replace(_) => "must be replaced",
+        }
+    }
+
+    /// A stable one-word name (`create`, `replace`, …) for tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Activate => "activate",
+            Action::Deactivate => "deactivate",
+            Action::Delete => "delete",
+            Action::Replace(_) => "replace",
+        }
+    }
+}
+
+/// Remote identifiers already known when planning (for objects that exist).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RemoteIds {
+    /// The project's ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// The service account's user ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_id: Option<String>,
+    /// The service account's ID as KakaoCloud shows it (`name-projectid@kc.serviceaccount.com`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_email: Option<String>,
+    /// The access key's ID (the old key, for a replace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The access key's remote name (its declared name, or that plus a generation suffix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_name: Option<String>,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// What it is about.
+    pub address: Address,
+    /// For an older generation of a key left by an interrupted replacement (Terraform's
+    /// "deposed object"): that key's ID. Such a change is always a delete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
+    /// What it does.
+    pub action: Action,
+    /// Attributes before (`None` for a create).
+    pub before: Option<Attributes>,
+    /// Attributes after (`None` for a delete).
+    pub after: Option<Attributes>,
+    /// Why, when it is not obvious (shown on `# (...)` lines).
+    pub reasons: Vec<String>,
+    /// Remote IDs known at plan time.
+    pub remote: RemoteIds,
+}
+
+/// The counts of the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Creates and replaces.
+    pub add: usize,
+    /// Updates and activations.
+    pub change: usize,
+    /// Deactivations.
+    pub deactivate: usize,
+    /// Deletes and replaces.
+    pub destroy: usize,
+}
+
+/// Every change kcform would make, in display order (grouped by project, then account).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    /// The changes.
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The summary-line counts (a replace counts in both add and destroy).
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            match change.action {
+                Action::Create => summary.add += 1,
+                Action::Update | Action::Activate => summary.change += 1,
+                Action::Deactivate => summary.deactivate += 1,
+                Action::Delete => summary.destroy += 1,
+                Action::Replace(_) => {
+                    summary.add += 1;
+                    summary.destroy += 1;
+                }
+            }
+        }
+        summary
+    }
+
+    /// The change for an address (not a deposed object), if any.
+    pub fn change(&self, address: &Address) -> Option<&Change> {
+        self.changes
+            .iter()
+            .find(|change| &change.address == address && change.deposed.is_none())
+    }
+}
+
+/// The order changes are listed in: by project, then account, then key; the container first.
+pub(crate) fn display_key(change: &Change) -> (String, String, String, Option<String>) {
+    let (project, account, key) = match &change.address {
+        Address::Project { project } => (project.clone(), String::new(), String::new()),
+        Address::ServiceAccount {
+            project,
+            service_account,
+        } => (project.clone(), service_account.clone(), String::new()),
+        Address::AccessKey {
+            project,
+            service_account,
+            key,
+        } => (project.clone(), service_account.clone(), key.clone()),
+    };
+    (project, account, key, change.deposed.clone())
+}

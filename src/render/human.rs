@@ -1,0 +1,215 @@
+//! The human plan, following Terraform's conventions: a legend, one `# <address> will be …`
+//! header per change with `# (...)` reason lines, `+ ~ - +/- -/+` symbols, `old -> new`
+//! attribute lines, a word-level diff under a changed description, and one summary line.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{Action, Change, Plan, ReplaceOrder, Summary};
+
+use super::Palette;
+
+/// The line printed when nothing is to be done.
+pub const NO_CHANGES: &str = "No changes. Remote objects match the configuration.";
+
+/// Attributes that a replacement gives a new value the API chooses.
+const COMPUTED: &[&str] = &["id", "created_at", "status", "remote_name"];
+
+/// Renders the whole human plan.
+pub fn render(plan: &Plan, palette: &Palette) -> String {
+    if plan.is_empty() {
+        return format!("{}\n", palette.bold(NO_CHANGES));
+    }
+    let mut out = String::new();
+    out.push_str(&legend(plan, palette));
+    out.push_str("\nkcform will perform the following actions:\n");
+    for change in &plan.changes {
+        out.push('\n');
+        out.push_str(&render_change(change, palette));
+    }
+    let _ = writeln!(out, "\n{}", palette.bold(&summary_line(&plan.summary())));
+    out
+}
+
+/// `Plan: 2 to add, 1 to change, 1 to deactivate, 3 to destroy.`
+pub fn summary_line(summary: &Summary) -> String {
+    format!(
+        "Plan: {} to add, {} to change, {} to deactivate, {} to destroy.",
+        summary.add, summary.change, summary.deactivate, summary.destroy
+    )
+}
+
+fn legend(plan: &Plan, palette: &Palette) -> String {
+    let entries: [(&str, &str, fn(&Action) -> bool); 5] = [
+        ("+", "create", |a| *a == Action::Create),
+        ("~", "update in-place", |a| {
+            matches!(a, Action::Update | Action::Activate | Action::Deactivate)
+        }),
+        ("-", "destroy", |a| *a == Action::Delete),
+        ("+/-", "create replacement and then destroy", |a| {
+            *a == Action::Replace(ReplaceOrder::CreateBeforeDestroy)
+        }),
+        ("-/+", "destroy and then create replacement", |a| {
+            *a == Action::Replace(ReplaceOrder::DestroyBeforeCreate)
+        }),
+    ];
+    let mut out = String::from(
+        "kcform read the live objects and compared them with the configuration.\n\
+         Resource actions are indicated with the following symbols:\n",
+    );
+    for (symbol, meaning, used) in entries {
+        if plan.changes.iter().any(|change| used(&change.action)) {
+            let _ = writeln!(out, "{:>3} {meaning}", colored_symbol(symbol, palette));
+        }
+    }
+    out
+}
+
+fn colored_symbol(symbol: &str, palette: &Palette) -> String {
+    match symbol {
+        "+" => palette.green(symbol),
+        "~" => palette.yellow(symbol),
+        "-" => palette.red(symbol),
+        "+/-" => format!("{}{}{}", palette.green("+"), "/", palette.red("-")),
+        "-/+" => format!("{}{}{}", palette.red("-"), "/", palette.green("+")),
+        other => other.to_string(),
+    }
+}
+
+fn render_change(change: &Change, palette: &Palette) -> String {
+    let mut out = String::new();
+    let deposed = match &change.deposed {
+        Some(id) => format!(" (deposed object {id})"),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  {}",
+        palette.bold(&format!(
+            "# {}{deposed} {}",
+            change.address,
+            change.action.phrase()
+        ))
+    );
+    for reason in &change.reasons {
+        let _ = writeln!(out, "  {}", palette.dim(&format!("# ({reason})")));
+    }
+    let symbol = change.action.symbol();
+    let _ = writeln!(
+        out,
+        "{:>3} {} \"{}\" {{",
+        colored_symbol(symbol, palette),
+        change.address.kind(),
+        change.address.name()
+    );
+    let lines = attribute_lines(change);
+    let width = lines.iter().map(|line| line.name.len()).max().unwrap_or(0);
+    for line in lines {
+        let name = format!("{:<width$}", line.name);
+        let text = match &line.kind {
+            LineKind::Added(value) => format!("{} {name} = {value}", palette.green("+")),
+            LineKind::Removed(value) => format!("{} {name} = {value}", palette.red("-")),
+            LineKind::Unchanged(value) => format!("  {name} = {value}"),
+            LineKind::Changed(old, new) => {
+                format!("{} {name} = {old} -> {new}", palette.yellow("~"))
+            }
+        };
+        let _ = writeln!(out, "      {text}");
+        if let Some(words) = &line.word_diff {
+            let _ = writeln!(out, "      {}", render_word_diff(words, width, palette));
+        }
+    }
+    out.push_str("    }\n");
+    out
+}
+
+enum LineKind {
+    Added(String),
+    Removed(String),
+    Unchanged(String),
+    Changed(String, String),
+}
+
+struct AttributeLine {
+    name: String,
+    kind: LineKind,
+    word_diff: Option<(String, String)>,
+}
+
+fn show(value: &Value) -> String {
+    value.to_string()
+}
+
+fn attribute_lines(change: &Change) -> Vec<AttributeLine> {
+    let line = |name: &str, kind: LineKind| AttributeLine {
+        name: name.to_string(),
+        kind,
+        word_diff: None,
+    };
+    match (&change.before, &change.after) {
+        (None, Some(after)) => after
+            .iter()
+            .map(|(name, value)| line(name, LineKind::Added(show(value))))
+            .collect(),
+        (Some(before), None) => before
+            .iter()
+            .map(|(name, value)| line(name, LineKind::Removed(show(value))))
+            .collect(),
+        (Some(before), Some(after)) => {
+            let replacing = matches!(change.action, Action::Replace(_));
+            let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+            names.sort();
+            names.dedup();
+            names
+                .into_iter()
+                .map(|name| match (before.get(name), after.get(name)) {
+                    (Some(old), _) if replacing && COMPUTED.contains(&name.as_str()) => line(
+                        name,
+                        LineKind::Changed(show(old), "(known after apply)".to_string()),
+                    ),
+                    (Some(old), Some(new)) if old == new => {
+                        line(name, LineKind::Unchanged(show(old)))
+                    }
+                    (Some(old), Some(new)) => AttributeLine {
+                        name: name.clone(),
+                        kind: LineKind::Changed(show(old), show(new)),
+                        word_diff: word_diff_worthy(old, new),
+                    },
+                    (None, Some(new)) => line(name, LineKind::Added(show(new))),
+                    (Some(old), None) => line(name, LineKind::Removed(show(old))),
+                    (None, None) => unreachable!("name comes from one of the maps"),
+                })
+                .collect()
+        }
+        (None, None) => Vec::new(),
+    }
+}
+
+/// A word diff helps only when both sides are text with several words.
+fn word_diff_worthy(old: &Value, new: &Value) -> Option<(String, String)> {
+    let (Value::String(old), Value::String(new)) = (old, new) else {
+        return None;
+    };
+    let words = |text: &str| text.split_whitespace().count();
+    (words(old) > 1 || words(new) > 1).then(|| (old.clone(), new.clone()))
+}
+
+/// `# words: Data [-platform-] {+team+}` — git's word-diff notation, readable without color.
+fn render_word_diff(words: &(String, String), width: usize, palette: &Palette) -> String {
+    let diff = TextDiff::from_words(words.0.as_str(), words.1.as_str());
+    let mut text = String::new();
+    for change in diff.iter_all_changes() {
+        let value = change.value();
+        match change.tag() {
+            ChangeTag::Equal => text.push_str(value),
+            ChangeTag::Delete => text.push_str(&palette.red(&format!("[-{value}-]"))),
+            ChangeTag::Insert => text.push_str(&palette.green(&format!("{{+{value}+}}"))),
+        }
+    }
+    format!("  {:width$}   {}", "", palette.dim("# words: ") + &text)
+}
+
+#[cfg(test)]
+mod tests {}
