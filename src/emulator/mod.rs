@@ -1,2 +1,215 @@
-//! The built-in emulator: a reference KakaoCloud IAM server (axum) implementing `docs/api.md`.
-//! (Being written; see the helper brief.)
+//! The built-in emulator: a reference KakaoCloud IAM server (axum) implementing `docs/api.md`
+//! and enforcing every SPEC §1 rule. This file is the public face: [`start`] (a standalone
+//! server on any address), [`start_embedded`] (for `endpoint = "emulator"`), the
+//! [`RunningEmulator`] handle, [`EmulatorState`] and [`router`] for tests that mount the
+//! router themselves.
+//!
+//! Layout: `store` (persistent data, atomic file), `state` (shared state, transactions,
+//! bootstrap), `auth` (tokens, roles), `extract` (Keystone-shaped request rejections, paging),
+//! `routes/*` (one file per resource), `error` (error types).
+
+mod auth;
+mod error;
+mod extract;
+mod routes;
+mod state;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use error::{ApiError, EmulatorError};
+pub use routes::router;
+pub use state::EmulatorState;
+
+use crate::wire::AccessKeyCredential;
+
+/// Directory under the configuration directory that holds the embedded emulator's files.
+pub const EMBEDDED_DIR: &str = ".kcform";
+/// The embedded emulator's data file, inside [`EMBEDDED_DIR`].
+pub const EMBEDDED_DATA_FILE: &str = "emulator.json";
+/// The embedded emulator's Org Admin credential, inside [`EMBEDDED_DIR`].
+pub const EMBEDDED_ADMIN_FILE: &str = "emulator-admin.json";
+
+/// How long [`RunningEmulator::shutdown`] waits for open connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How to run the emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulatorOptions {
+    /// The JSON data file; `None` keeps the state in memory only.
+    pub data_file: Option<PathBuf>,
+    /// Where to write `{"id", "secret"}` of the Org Admin key (mode 0600).
+    pub bootstrap_credentials: Option<PathBuf>,
+    /// Whether a fresh organization has a payment method registered (needed to create
+    /// projects). An existing data file keeps its own setting.
+    pub payment_method: bool,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        EmulatorOptions {
+            data_file: None,
+            bootstrap_credentials: None,
+            payment_method: true,
+        }
+    }
+}
+
+/// A running emulator. Dropping it asks the server to stop; [`RunningEmulator::shutdown`]
+/// also waits until it has.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    base_url: String,
+    admin: AccessKeyCredential,
+    state: EmulatorState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningEmulator {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR:PORT`, the endpoint to give kcform.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// An Org Admin access key that works now.
+    pub fn admin_credential(&self) -> &AccessKeyCredential {
+        &self.admin
+    }
+
+    /// The served state.
+    pub fn state(&self) -> &EmulatorState {
+        &self.state
+    }
+
+    /// Stops accepting connections, lets running requests finish (up to a few seconds) and
+    /// returns. Every change is already on disk: each one is written before it is answered.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            // A client holding a connection open must not block shutdown forever.
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the emulator on `listen` (use port 0 for any free port). Loads or creates the data
+/// file, issues a fresh Org Admin key (revoking the previous bootstrap key) and writes it to
+/// `options.bootstrap_credentials` when set.
+pub async fn start(
+    listen: SocketAddr,
+    options: EmulatorOptions,
+) -> Result<RunningEmulator, EmulatorError> {
+    let opened = EmulatorState::open_with(options.data_file.clone(), options.payment_method, None)?;
+    let running = serve(listen, opened.state, opened.credential).await?;
+    if let Some(path) = &options.bootstrap_credentials {
+        write_credential(path, &running.admin)?;
+    }
+    Ok(running)
+}
+
+/// Embedded mode for `endpoint = "emulator"`: listens on `127.0.0.1:0`, persists to
+/// `<config_dir>/.kcform/emulator.json`, keeps the Org Admin credential in
+/// `<config_dir>/.kcform/emulator-admin.json` (mode 0600, dir 0700) and reuses it on later
+/// runs while it is still valid.
+pub async fn start_embedded(config_dir: &Path) -> Result<RunningEmulator, EmulatorError> {
+    let dir = config_dir.join(EMBEDDED_DIR);
+    create_private_dir(&dir)?;
+    let admin_file = dir.join(EMBEDDED_ADMIN_FILE);
+    // An unreadable or stale credential file is not an error: it only caches a key, and a
+    // fresh key replaces it below.
+    let cached: Option<AccessKeyCredential> = std::fs::read_to_string(&admin_file)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let opened =
+        EmulatorState::open_with(Some(dir.join(EMBEDDED_DATA_FILE)), true, cached.as_ref())?;
+    if opened.issued {
+        write_credential(&admin_file, &opened.credential)?;
+    }
+    serve(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        opened.state,
+        opened.credential,
+    )
+    .await
+}
+
+async fn serve(
+    listen: SocketAddr,
+    state: EmulatorState,
+    admin: AccessKeyCredential,
+) -> Result<RunningEmulator, EmulatorError> {
+    let bind_err = |source| EmulatorError::Bind {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningEmulator {
+        addr,
+        base_url: format!("http://{addr}"),
+        admin,
+        state,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// Writes `{"id", "secret"}` atomically with mode 0600.
+fn write_credential(path: &Path, credential: &AccessKeyCredential) -> Result<(), EmulatorError> {
+    let mut bytes = serde_json::to_vec_pretty(credential)?;
+    bytes.push(b'\n');
+    store::write_atomic(path, &bytes)
+}
+
+/// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as is.
+fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|source| EmulatorError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}

@@ -1,0 +1,1 @@
+//! Tests of the whole configuration pipeline through `load_sources` and `load`.

@@ -1,0 +1,412 @@
+//! Authentication and authorization: issuing Keystone tokens from access keys, the
+//! [`Caller`] extractor that turns `X-Auth-Token` into the acting user (401 otherwise), and
+//! the SPEC §1 permission matrix as `require_*` checks that answer 403 naming the missing
+//! permission.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use time::{Duration, OffsetDateTime};
+
+use super::error::{ApiError, ApiResult};
+use super::state::{self, EmulatorState, TokenRecord};
+use super::store::{Data, Key, KeyStatus, OrgRole, Project, ProjectRole, User, UserKind};
+use crate::limits::TOKEN_LIFETIME_SECS;
+use crate::wire::{
+    AppCredAuth, CatalogEndpoint, CatalogEntry, NamedRef, Token, TokenAppCred, UserRef,
+};
+
+/// Header carrying the caller's token.
+pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
+/// Header carrying the issued token, or the token to validate.
+pub const SUBJECT_TOKEN_HEADER: &str = "x-subject-token";
+/// The only authentication method KakaoCloud accepts.
+pub const METHOD: &str = "application_credential";
+/// Region shown in the service catalog.
+pub const REGION: &str = "kr-central-2";
+
+/// The authenticated user of a request, resolved against the current state.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// User ID.
+    pub user_id: String,
+    /// User name.
+    pub name: String,
+    /// Who the caller is, with its roles.
+    pub kind: CallerKind,
+}
+
+/// A person with roles, or a service account acting through its own key.
+#[derive(Debug, Clone)]
+pub enum CallerKind {
+    /// A person of the organization.
+    Person {
+        /// Organization-wide role.
+        org_role: Option<OrgRole>,
+        /// Roles by project name.
+        project_roles: BTreeMap<String, ProjectRole>,
+    },
+    /// A service account: Project Member of its project, with extra restrictions.
+    ServiceAccount {
+        /// Its project's ID.
+        project_id: String,
+    },
+}
+
+/// Named permissions, used in 403 messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// View a project.
+    ViewProject,
+    /// Create projects, edit nickname/description.
+    ManageProjects,
+    /// View service accounts, keys and service agents of a project.
+    ViewIam,
+    /// Create/delete service accounts, change their status, create/delete keys.
+    ManageIam,
+}
+
+impl Permission {
+    fn name(self) -> &'static str {
+        match self {
+            Permission::ViewProject => "project:view",
+            Permission::ManageProjects => "project:manage",
+            Permission::ViewIam => "iam:view",
+            Permission::ManageIam => "iam:manage",
+        }
+    }
+
+    fn holders(self, project: Option<&str>) -> String {
+        match (self, project) {
+            (Permission::ManageProjects, _) => "held by Org Admin".to_string(),
+            (Permission::ViewProject, Some(p)) => {
+                format!("held by Org Admin, Org Reader and every role in project `{p}`")
+            }
+            (Permission::ViewIam, Some(p)) => {
+                format!("held by Org Admin, Org Reader and Project Admin of `{p}`")
+            }
+            (Permission::ManageIam, Some(p)) => {
+                format!("held by Org Admin and Project Admin of `{p}`")
+            }
+            (Permission::ViewProject | Permission::ViewIam, None) => {
+                "held by Org Admin and Org Reader".to_string()
+            }
+            (Permission::ManageIam, None) => "held by Org Admin".to_string(),
+        }
+    }
+}
+
+impl Caller {
+    /// Resolves a token record against the current data; `None` if the user is gone.
+    fn resolve(data: &Data, record: &TokenRecord) -> Option<Caller> {
+        let user = data.users.get(&record.user_id)?;
+        let kind = match &user.kind {
+            UserKind::Person {
+                org_role,
+                project_roles,
+            } => CallerKind::Person {
+                org_role: *org_role,
+                project_roles: project_roles.clone(),
+            },
+            UserKind::ServiceAccount { project_id, .. } => CallerKind::ServiceAccount {
+                project_id: project_id.clone(),
+            },
+        };
+        Some(Caller {
+            user_id: user.id.clone(),
+            name: user.name.clone(),
+            kind,
+        })
+    }
+
+    /// The caller's organization-wide role.
+    pub fn org_role(&self) -> Option<OrgRole> {
+        match &self.kind {
+            CallerKind::Person { org_role, .. } => *org_role,
+            CallerKind::ServiceAccount { .. } => None,
+        }
+    }
+
+    /// The caller's role in `project`.
+    pub fn project_role(&self, project: &Project) -> Option<ProjectRole> {
+        match &self.kind {
+            CallerKind::Person { project_roles, .. } => project_roles.get(&project.name).copied(),
+            CallerKind::ServiceAccount { project_id } => {
+                (*project_id == project.id).then_some(ProjectRole::Member)
+            }
+        }
+    }
+
+    /// Whether the caller acts through a service account's key.
+    pub fn is_service_account(&self) -> bool {
+        matches!(self.kind, CallerKind::ServiceAccount { .. })
+    }
+
+    /// Whether the caller holds `permission` (on `project` for project-level permissions).
+    pub fn has(&self, permission: Permission, project: Option<&Project>) -> bool {
+        let org = self.org_role();
+        let role = project.and_then(|p| self.project_role(p));
+        match permission {
+            Permission::ViewProject => org.is_some() || role.is_some(),
+            Permission::ManageProjects => org == Some(OrgRole::OrgAdmin),
+            Permission::ViewIam => org.is_some() || role == Some(ProjectRole::Admin),
+            Permission::ManageIam => {
+                org == Some(OrgRole::OrgAdmin) || role == Some(ProjectRole::Admin)
+            }
+        }
+    }
+
+    /// 403 unless the caller holds `permission`; `action` completes "may not …".
+    pub fn require(
+        &self,
+        permission: Permission,
+        project: Option<&Project>,
+        action: &str,
+    ) -> ApiResult<()> {
+        if self.has(permission, project) {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(format!(
+            "{} may not {action}: this needs the `{}` permission ({}); the caller has {}",
+            self.describe(),
+            permission.name(),
+            permission.holders(project.map(|p| p.name.as_str())),
+            self.roles_summary(project),
+        )))
+    }
+
+    /// 403 if the caller acts through a service account's key: such a token cannot add or
+    /// delete keys, create service accounts, or delete service accounts (SPEC §1).
+    pub fn forbid_service_account_token(&self, action: &str) -> ApiResult<()> {
+        if self.is_service_account() {
+            return Err(ApiError::forbidden(format!(
+                "a token issued from a service account's access key cannot {action} \
+                 (caller: service account `{}`)",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        match self.kind {
+            CallerKind::Person { .. } => format!("user `{}`", self.name),
+            CallerKind::ServiceAccount { .. } => format!("service account `{}`", self.name),
+        }
+    }
+
+    fn roles_summary(&self, project: Option<&Project>) -> String {
+        let mut roles = Vec::new();
+        if let Some(org) = self.org_role() {
+            roles.push(org.as_str().to_string());
+        }
+        match &self.kind {
+            CallerKind::Person { project_roles, .. } => {
+                for (name, role) in project_roles {
+                    roles.push(format!("{} of `{name}`", role.as_str()));
+                }
+            }
+            CallerKind::ServiceAccount { .. } => match project {
+                Some(p) if self.project_role(p).is_some() => {
+                    roles.push(format!("project-member of `{}`", p.name));
+                }
+                _ => roles.push("project-member of its own project only".to_string()),
+            },
+        }
+        if roles.is_empty() {
+            "no role".to_string()
+        } else {
+            format!("role {}", roles.join(", "))
+        }
+    }
+}
+
+impl FromRequestParts<EmulatorState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &EmulatorState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTH_TOKEN_HEADER)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "this request needs a token in the X-Auth-Token header \
+                     (issue one with POST /identity/v3/auth/tokens)",
+                )
+            })?
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the X-Auth-Token header is not valid text"))?;
+        let record = state
+            .lookup_token(token)
+            .ok_or_else(|| ApiError::unauthorized("the token is invalid, expired or revoked"))?;
+        state
+            .read(|data| Caller::resolve(data, &record))
+            .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
+    }
+}
+
+/// A role as `{"id", "name"}`; the ID is derived from the name so it is stable across runs.
+pub fn role_ref(name: &str) -> NamedRef {
+    NamedRef {
+        id: state::sha256_hex(&format!("kcform-emulator-role:{name}"))[..32].to_string(),
+        name: name.to_string(),
+    }
+}
+
+/// The roles a key carries, as Keystone lists them on the key and in tokens.
+pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, String>) {
+    match &user.kind {
+        UserKind::Person {
+            org_role,
+            project_roles,
+        } => {
+            let mut names: BTreeSet<&str> = project_roles.values().map(|r| r.as_str()).collect();
+            if let Some(org) = org_role {
+                names.insert(org.as_str());
+            }
+            let by_project = project_roles
+                .iter()
+                .map(|(p, r)| (p.clone(), r.as_str().to_string()))
+                .collect();
+            (names.into_iter().map(role_ref).collect(), by_project)
+        }
+        UserKind::ServiceAccount { project_id, .. } => {
+            let member = ProjectRole::Member.as_str();
+            let by_project = data
+                .projects
+                .get(project_id)
+                .map(|p| BTreeMap::from([(p.name.clone(), member.to_string())]))
+                .unwrap_or_default();
+            (vec![role_ref(member)], by_project)
+        }
+    }
+}
+
+/// Checks an application-credential identity and issues a token. Answers 401 for a wrong ID,
+/// name or secret, an expired key, or an inactive service account.
+pub fn issue_token(
+    state: &EmulatorState,
+    cred: &AppCredAuth,
+    base_url: &str,
+) -> ApiResult<(String, Token)> {
+    let (record, token) = state.read(|data| -> ApiResult<_> {
+        let key = find_key(data, cred)?;
+        if key.secret_sha256 != state::sha256_hex(&cred.secret) {
+            return Err(ApiError::unauthorized("invalid access key ID or secret"));
+        }
+        let user = data
+            .users
+            .get(&key.user_id)
+            .ok_or_else(|| ApiError::unauthorized("invalid access key ID or secret"))?;
+        if !state::user_can_authenticate(user) {
+            return Err(ApiError::unauthorized(format!(
+                "service account `{}` is inactive; its access keys cannot issue tokens",
+                user.name
+            )));
+        }
+        if key.status != KeyStatus::Active {
+            return Err(ApiError::unauthorized(format!(
+                "access key `{}` is expired (its service account was deactivated)",
+                key.id
+            )));
+        }
+        let issued = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let expires = issued + Duration::seconds(TOKEN_LIFETIME_SECS);
+        let body = token_body(data, user, key, issued, expires, base_url);
+        let record = TokenRecord {
+            user_id: user.id.clone(),
+            key_id: key.id.clone(),
+            expires_at: expires,
+            body,
+        };
+        Ok((record, state::new_token()))
+    })?;
+    let body = record.body.clone();
+    state.insert_token(&token, record);
+    Ok((token, body))
+}
+
+fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
+    let invalid = || ApiError::unauthorized("invalid access key ID or secret");
+    if let Some(id) = &cred.id {
+        return data.keys.get(id).ok_or_else(invalid);
+    }
+    let (Some(name), Some(user_id)) = (&cred.name, cred.user.as_ref().and_then(|u| u.id.as_ref()))
+    else {
+        return Err(ApiError::bad_request(
+            "application_credential needs `id`, or `name` together with `user.id`",
+        ));
+    };
+    data.keys
+        .values()
+        .find(|k| k.user_id == *user_id && k.name == *name)
+        .ok_or_else(invalid)
+}
+
+fn token_body(
+    data: &Data,
+    user: &User,
+    key: &Key,
+    issued: OffsetDateTime,
+    expires: OffsetDateTime,
+    base_url: &str,
+) -> Token {
+    let (roles, project_roles) = user_roles(data, user);
+    let project = match &user.kind {
+        UserKind::ServiceAccount { project_id, .. } => {
+            data.projects.get(project_id).map(|p| NamedRef {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            })
+        }
+        UserKind::Person { .. } => None,
+    };
+    let org = &data.organization;
+    Token {
+        expires_at: state::rfc3339(expires),
+        issued_at: state::rfc3339(issued),
+        methods: vec![METHOD.to_string()],
+        user: UserRef {
+            id: Some(user.id.clone()),
+            name: Some(user.name.clone()),
+            domain: Some(NamedRef {
+                id: org.id.clone(),
+                name: org.name.clone(),
+            }),
+        },
+        project,
+        roles,
+        project_roles,
+        application_credential: Some(TokenAppCred {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            restricted: true,
+        }),
+        catalog: catalog(base_url),
+    }
+}
+
+/// The service catalog: one identity endpoint at `<base>/identity/v3`.
+pub fn catalog(base_url: &str) -> Vec<CatalogEntry> {
+    let id = |what: &str| {
+        state::sha256_hex(&format!("kcform-emulator-catalog:{what}"))[..32].to_string()
+    };
+    vec![CatalogEntry {
+        kind: "identity".to_string(),
+        name: "keystone".to_string(),
+        id: id("identity"),
+        endpoints: vec![CatalogEndpoint {
+            id: id("identity-public"),
+            interface: "public".to_string(),
+            region: REGION.to_string(),
+            region_id: REGION.to_string(),
+            url: format!("{base_url}/identity/v3"),
+        }],
+    }]
+}

@@ -1,0 +1,162 @@
+//! `/_emulator/…` control routes (no authentication; the emulator listens on loopback): health,
+//! creating users with roles, and enabling a service in a project, which creates its agent.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::json;
+
+use super::agent_view;
+use super::service_accounts::AgentBody;
+use crate::emulator::error::{ApiError, ApiResult};
+use crate::emulator::extract::{ApiJson, ApiPath};
+use crate::emulator::state::{self, EmulatorState};
+use crate::emulator::store::{Agent, OrgRole, ProjectRole, User, UserKind};
+use crate::limits::check_length;
+use crate::wire::{AccessKeyCredential, EmulatorUser, EmulatorUserRequest};
+
+/// Longest user name `POST /_emulator/users` accepts (an emulator-only rule: KakaoCloud users
+/// are created in its console).
+const USER_NAME_MAX: usize = 64;
+/// Longest service name (a DNS label, since it forms the agent's e-mail domain).
+const SERVICE_NAME_MAX: usize = 63;
+/// Name of the key `POST /_emulator/users` issues.
+const USER_KEY_NAME: &str = "default";
+
+/// `GET /_emulator/health`.
+pub async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `POST /_emulator/users`: a person with roles and one access key.
+pub async fn create_user(
+    State(state): State<EmulatorState>,
+    ApiJson(req): ApiJson<EmulatorUserRequest>,
+) -> ApiResult<(StatusCode, Json<EmulatorUser>)> {
+    check_length("user name", &req.name, 1, USER_NAME_MAX).map_err(ApiError::bad_request)?;
+    let org_role = req
+        .org_role
+        .as_deref()
+        .map(|r| {
+            OrgRole::parse(r).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "org_role must be `org-admin` or `org-reader`, got `{r}`"
+                ))
+            })
+        })
+        .transpose()?;
+    let mut project_roles = BTreeMap::new();
+    for (project, role) in &req.project_roles {
+        let role = ProjectRole::parse(role).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "the role for project `{project}` must be `project-admin`, `project-member` or \
+                 `project-reader`, got `{role}`"
+            ))
+        })?;
+        project_roles.insert(project.clone(), role);
+    }
+    let answer = state.write(|data| {
+        if let Some(missing) = project_roles
+            .keys()
+            .find(|p| !data.projects.values().any(|x| x.name == **p))
+        {
+            return Err(ApiError::bad_request(format!(
+                "there is no project named `{missing}`"
+            )));
+        }
+        let taken = data
+            .users
+            .values()
+            .any(|u| u.name == req.name && matches!(u.kind, UserKind::Person { .. }));
+        if taken {
+            return Err(ApiError::conflict(format!(
+                "a user named `{}` already exists",
+                req.name
+            )));
+        }
+        let user = User {
+            id: state::new_id(),
+            name: req.name.clone(),
+            created_at: state::now_rfc3339(),
+            kind: UserKind::Person {
+                org_role,
+                project_roles: project_roles.clone(),
+            },
+        };
+        let (key, secret) = state::new_key(&user.id, USER_KEY_NAME, None, None);
+        let answer = EmulatorUser {
+            user_id: user.id.clone(),
+            access_key: AccessKeyCredential {
+                id: key.id.clone(),
+                secret,
+            },
+        };
+        data.users.insert(user.id.clone(), user);
+        data.keys.insert(key.id.clone(), key);
+        Ok(answer)
+    })?;
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `POST /_emulator/projects/{name}/services/{service}`: 201 with the new agent, or 200 with
+/// the existing one when the service is already enabled.
+pub async fn enable_service(
+    State(state): State<EmulatorState>,
+    ApiPath((name, service)): ApiPath<(String, String)>,
+) -> ApiResult<(StatusCode, Json<AgentBody>)> {
+    check_service_name(&service)?;
+    let (created, agent) = state.write(|data| {
+        let project = data
+            .projects
+            .values()
+            .find(|p| p.name == name)
+            .ok_or_else(|| ApiError::not_found(format!("there is no project named `{name}`")))?;
+        let project_id = project.id.clone();
+        if let Some(existing) = data
+            .agents
+            .values()
+            .find(|a| a.project_id == project_id && a.service == service)
+        {
+            return Ok((false, existing.clone()));
+        }
+        let agent = Agent {
+            id: state::new_id(),
+            service: service.clone(),
+            project_id,
+            created_at: state::now_rfc3339(),
+        };
+        data.agents.insert(agent.id.clone(), agent.clone());
+        Ok((true, agent))
+    })?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(AgentBody {
+            service_agent: agent_view(&agent),
+        }),
+    ))
+}
+
+fn check_service_name(service: &str) -> ApiResult<()> {
+    let valid = !service.is_empty()
+        && service.len() <= SERVICE_NAME_MAX
+        && service.starts_with(|c: char| c.is_ascii_lowercase())
+        && !service.ends_with('-')
+        && service
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "service name `{service}` is invalid: use 1 to {SERVICE_NAME_MAX} characters \
+             `a-z 0-9 -`, starting with a letter and not ending with `-`"
+        )))
+    }
+}

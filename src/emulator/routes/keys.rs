@@ -1,0 +1,280 @@
+//! Access-key routes: Keystone application credentials under
+//! `/identity/v3/users/{user_id}/application_credentials` (create with the secret shown once,
+//! list with Keystone `links`, get, delete, and 405 for any edit) plus kcform's paged
+//! project-wide listing.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::json;
+
+use super::{BaseUrl, find_project, key_view};
+use crate::emulator::auth::{Caller, Permission};
+use crate::emulator::error::{ApiError, ApiResult};
+use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery, page};
+use crate::emulator::state::{self, EmulatorState};
+use crate::emulator::store::{AccountStatus, Data, Project, User, UserKind};
+use crate::limits::{
+    ACCESS_KEY_DESCRIPTION_MAX, MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT, NameKind, check_length,
+    check_name,
+};
+use crate::wire::{
+    ApplicationCredential, ApplicationCredentialBody, ApplicationCredentialList,
+    CreateApplicationCredentialBody,
+};
+
+/// The owner of a key route: the user, and its project when it is a service account.
+fn owner<'d>(data: &'d Data, user_id: &str) -> ApiResult<(&'d User, Option<&'d Project>)> {
+    let user = data
+        .users
+        .get(user_id)
+        .ok_or_else(|| state::missing("user", user_id))?;
+    let project = match &user.kind {
+        UserKind::ServiceAccount { project_id, .. } => Some(find_project(data, project_id)?),
+        UserKind::Person { .. } => None,
+    };
+    Ok((user, project))
+}
+
+/// Viewing a user's keys: the user itself (Keystone lets anyone list their own application
+/// credentials, which OpenStack clients rely on), or the `iam:view` permission.
+fn require_view(caller: &Caller, user: &User, project: Option<&Project>) -> ApiResult<()> {
+    if caller.user_id == user.id {
+        return Ok(());
+    }
+    caller.require(
+        Permission::ViewIam,
+        project,
+        &format!("view the access keys of `{}`", user.name),
+    )
+}
+
+/// Changing a user's keys: only service accounts' keys are managed through the API, never by
+/// a service account's own token, and only with `iam:manage` on the project.
+fn require_manage<'d>(
+    caller: &Caller,
+    user: &User,
+    project: Option<&'d Project>,
+    verb: &str,
+) -> ApiResult<&'d Project> {
+    let Some(project) = project else {
+        return Err(ApiError::forbidden(format!(
+            "`{}` is not a service account; the access keys of organization users are managed \
+             in the KakaoCloud console, not through this API",
+            user.name
+        )));
+    };
+    caller.require(
+        Permission::ManageIam,
+        Some(project),
+        &format!("{verb} access keys in project `{}`", project.name),
+    )?;
+    Ok(project)
+}
+
+/// `GET /identity/v3/users/{user_id}/application_credentials?name=`, ordered by name.
+pub async fn list_user(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    BaseUrl(base): BaseUrl,
+    ApiPath(user_id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<HashMap<String, String>>,
+) -> ApiResult<Json<ApplicationCredentialList>> {
+    let name = params.get("name");
+    let mut keys: Vec<ApplicationCredential> = state.read(|data| {
+        let (user, project) = owner(data, &user_id)?;
+        require_view(&caller, user, project)?;
+        Ok::<_, ApiError>(
+            data.keys
+                .values()
+                .filter(|k| k.user_id == user_id && name.is_none_or(|n| *n == k.name))
+                .map(|k| key_view(data, k, &base))
+                .collect(),
+        )
+    })?;
+    keys.sort_by(|a, b| a.name.cmp(&b.name));
+    let self_url = format!("{base}/identity/v3/users/{user_id}/application_credentials");
+    Ok(Json(ApplicationCredentialList {
+        application_credentials: keys,
+        links: Some(json!({"self": self_url, "previous": null, "next": null})),
+        pagination: None,
+    }))
+}
+
+/// `POST /identity/v3/users/{user_id}/application_credentials`: 201 with the secret, the only
+/// time it is shown.
+pub async fn create(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    BaseUrl(base): BaseUrl,
+    ApiPath(user_id): ApiPath<String>,
+    ApiJson(body): ApiJson<CreateApplicationCredentialBody>,
+) -> ApiResult<(StatusCode, Json<ApplicationCredentialBody>)> {
+    caller.forbid_service_account_token("add access keys")?;
+    let req = body.application_credential;
+    let view = state.write(|data| {
+        let (user, project) = owner(data, &user_id)?;
+        let project = require_manage(&caller, user, project, "create")?;
+        if matches!(
+            user.kind,
+            UserKind::ServiceAccount {
+                status: AccountStatus::Inactive,
+                ..
+            }
+        ) {
+            return Err(ApiError::bad_request(format!(
+                "service account `{}` is inactive; activate it before adding access keys",
+                user.name
+            )));
+        }
+        check_name(NameKind::AccessKey, &req.name).map_err(ApiError::bad_request)?;
+        if let Some(description) = &req.description {
+            check_length(
+                "access key description",
+                description,
+                0,
+                ACCESS_KEY_DESCRIPTION_MAX,
+            )
+            .map_err(ApiError::bad_request)?;
+        }
+        if let Some(expires_at) = &req.expires_at {
+            return Err(ApiError::bad_request(format!(
+                "access keys have no expiry setting: `expires_at` must be null, got `{expires_at}`"
+            )));
+        }
+        if req.unrestricted == Some(true) {
+            return Err(ApiError::bad_request(
+                "access keys cannot be unrestricted: `unrestricted` must be false",
+            ));
+        }
+        if req.secret.as_deref() == Some("") {
+            return Err(ApiError::bad_request(
+                "`secret` must not be empty when given",
+            ));
+        }
+        let owned = data
+            .keys
+            .values()
+            .filter(|k| k.user_id == user_id)
+            .collect::<Vec<_>>();
+        if owned.iter().any(|k| k.name == req.name) {
+            return Err(ApiError::conflict(format!(
+                "service account `{}` already has an access key named `{}`",
+                user.name, req.name
+            )));
+        }
+        if owned.len() >= MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT {
+            return Err(ApiError::bad_request(format!(
+                "service account `{}` of project `{}` already has {} access keys, the maximum \
+                 (expired ones count too); delete one before creating another",
+                user.name,
+                project.name,
+                owned.len()
+            )));
+        }
+        let (key, secret) = state::new_key(
+            &user_id,
+            &req.name,
+            req.description.clone(),
+            req.secret.clone(),
+        );
+        let mut view = key_view(data, &key, &base);
+        view.secret = Some(secret);
+        data.keys.insert(key.id.clone(), key);
+        Ok(view)
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApplicationCredentialBody {
+            application_credential: view,
+        }),
+    ))
+}
+
+/// `GET /identity/v3/users/{user_id}/application_credentials/{key_id}`.
+pub async fn get(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    BaseUrl(base): BaseUrl,
+    ApiPath((user_id, key_id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<ApplicationCredentialBody>> {
+    state.read(|data| {
+        let (user, project) = owner(data, &user_id)?;
+        require_view(&caller, user, project)?;
+        let key = data
+            .keys
+            .get(&key_id)
+            .filter(|k| k.user_id == user_id)
+            .ok_or_else(|| state::missing("application credential", &key_id))?;
+        Ok(Json(ApplicationCredentialBody {
+            application_credential: key_view(data, key, &base),
+        }))
+    })
+}
+
+/// `DELETE /identity/v3/users/{user_id}/application_credentials/{key_id}`: 204; tokens issued
+/// with the key stop working at once.
+pub async fn delete(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath((user_id, key_id)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.forbid_service_account_token("delete access keys")?;
+    state.write(|data| {
+        let (user, project) = owner(data, &user_id)?;
+        require_manage(&caller, user, project, "delete")?;
+        if data.keys.get(&key_id).is_none_or(|k| k.user_id != user_id) {
+            return Err(state::missing("application credential", &key_id));
+        }
+        data.keys.remove(&key_id);
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH`/`PUT` on a key: 405, keys cannot be edited or disabled.
+pub async fn no_update(_caller: Caller) -> ApiError {
+    ApiError::method_not_allowed(
+        "access keys cannot be edited or disabled; delete the key and create a new one",
+    )
+}
+
+/// `GET /identity/v3/projects/{project_id}/application_credentials`: every key of every
+/// service account of the project, by owner ID then name, paged.
+pub async fn list_project(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    BaseUrl(base): BaseUrl,
+    ApiPath(project_id): ApiPath<String>,
+    query: ListQuery,
+) -> ApiResult<Json<ApplicationCredentialList>> {
+    let mut keys: Vec<ApplicationCredential> = state.read(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ViewIam,
+            Some(project),
+            &format!("view the access keys of project `{}`", project.name),
+        )?;
+        Ok::<_, ApiError>(
+            data.keys
+                .values()
+                .filter(|k| {
+                    query.matches(&k.name)
+                        && data.users.get(&k.user_id).is_some_and(|u| {
+                            matches!(&u.kind, UserKind::ServiceAccount { project_id: p, .. } if *p == project_id)
+                        })
+                })
+                .map(|k| key_view(data, k, &base))
+                .collect(),
+        )
+    })?;
+    keys.sort_by(|a, b| (&a.user_id, &a.name).cmp(&(&b.user_id, &b.name)));
+    let (application_credentials, pagination) = page(keys, &query);
+    Ok(Json(ApplicationCredentialList {
+        application_credentials,
+        links: None,
+        pagination: Some(pagination),
+    }))
+}

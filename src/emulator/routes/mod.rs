@@ -1,0 +1,261 @@
+//! The HTTP surface: every route of `docs/api.md` in one table ([`router`]), the fallbacks
+//! that keep unknown routes (404) and wrong methods (405) in Keystone's error format, the
+//! unauthenticated Keystone version documents, and the store → wire conversions.
+//!
+//! Route patterns are the constants in [`paths`]; a later fault-injection layer can match
+//! requests against them and wrap the whole router (latency, forced statuses, dropped
+//! connections, and lost responses, which run the inner service and then drop the answer).
+
+mod control;
+mod keys;
+mod projects;
+mod service_accounts;
+mod tokens;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, Uri, header};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::state::EmulatorState;
+use super::store::{self, Agent, Data, Key, Project, User, UserKind};
+use crate::wire;
+
+/// Every route pattern the emulator serves (axum syntax).
+pub mod paths {
+    /// Keystone version list.
+    pub const VERSIONS: &str = "/identity";
+    /// Keystone v3 version document.
+    pub const V3: &str = "/identity/v3";
+    /// Same, with the trailing slash some clients add.
+    pub const V3_SLASH: &str = "/identity/v3/";
+    /// Token issue and validation.
+    pub const TOKENS: &str = "/identity/v3/auth/tokens";
+    /// Project list and create.
+    pub const PROJECTS: &str = "/identity/v3/projects";
+    /// One project.
+    pub const PROJECT: &str = "/identity/v3/projects/{project_id}";
+    /// Service accounts of a project.
+    pub const SERVICE_ACCOUNTS: &str = "/identity/v3/projects/{project_id}/service_accounts";
+    /// One service account.
+    pub const SERVICE_ACCOUNT: &str =
+        "/identity/v3/projects/{project_id}/service_accounts/{user_id}";
+    /// Service agents of a project.
+    pub const SERVICE_AGENTS: &str = "/identity/v3/projects/{project_id}/service_agents";
+    /// One service agent, or anything below it.
+    pub const SERVICE_AGENT: &str = "/identity/v3/projects/{project_id}/service_agents/{*rest}";
+    /// Every key of a project (kcform extension).
+    pub const PROJECT_KEYS: &str = "/identity/v3/projects/{project_id}/application_credentials";
+    /// A user's application credentials.
+    pub const USER_KEYS: &str = "/identity/v3/users/{user_id}/application_credentials";
+    /// One application credential.
+    pub const USER_KEY: &str = "/identity/v3/users/{user_id}/application_credentials/{key_id}";
+    /// Emulator health.
+    pub const HEALTH: &str = "/_emulator/health";
+    /// Emulator: create a user with roles.
+    pub const USERS: &str = "/_emulator/users";
+    /// Emulator: enable a service in a project (creates its agent).
+    pub const SERVICES: &str = "/_emulator/projects/{name}/services/{service}";
+}
+
+/// The emulator's axum router over `state`.
+pub fn router(state: EmulatorState) -> Router {
+    Router::new()
+        .route(paths::VERSIONS, get(versions))
+        .route(paths::V3, get(version))
+        .route(paths::V3_SLASH, get(version))
+        .route(paths::TOKENS, post(tokens::issue).get(tokens::validate))
+        .route(paths::PROJECTS, get(projects::list).post(projects::create))
+        .route(
+            paths::PROJECT,
+            get(projects::get)
+                .patch(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            paths::SERVICE_ACCOUNTS,
+            get(service_accounts::list).post(service_accounts::create),
+        )
+        .route(
+            paths::SERVICE_ACCOUNT,
+            get(service_accounts::get)
+                .patch(service_accounts::update)
+                .delete(service_accounts::delete),
+        )
+        .route(
+            paths::SERVICE_AGENTS,
+            get(service_accounts::list_agents).fallback(service_accounts::agents_read_only),
+        )
+        .route(
+            paths::SERVICE_AGENT,
+            get(service_accounts::get_agent).fallback(service_accounts::agents_read_only),
+        )
+        .route(paths::PROJECT_KEYS, get(keys::list_project))
+        .route(paths::USER_KEYS, get(keys::list_user).post(keys::create))
+        .route(
+            paths::USER_KEY,
+            get(keys::get)
+                .delete(keys::delete)
+                .patch(keys::no_update)
+                .put(keys::no_update),
+        )
+        .route(paths::HEALTH, get(control::health))
+        .route(paths::USERS, post(control::create_user))
+        .route(paths::SERVICES, post(control::enable_service))
+        .fallback(not_found)
+        // Must come after every `.route`: it applies to the routes registered so far.
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("there is no route `{}`", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::method_not_allowed(format!(
+        "method {method} is not allowed on `{}`",
+        uri.path()
+    ))
+}
+
+/// The endpoint as the client reached it, e.g. `http://127.0.0.1:8080`; used for links and
+/// the service catalog so they work whatever address the emulator was started on.
+#[derive(Debug, Clone)]
+pub struct BaseUrl(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+            .ok_or_else(|| ApiError::bad_request("the request has no Host header"))?;
+        Ok(BaseUrl(format!("http://{host}")))
+    }
+}
+
+fn version_value(base: &str) -> serde_json::Value {
+    json!({
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{base}/identity/v3/")}],
+        "media-types": [{
+            "base": "application/json",
+            "type": "application/vnd.openstack.identity-v3+json"
+        }]
+    })
+}
+
+async fn versions(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({"versions": {"values": [version_value(&base)]}}))
+}
+
+async fn version(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({"version": version_value(&base)}))
+}
+
+/// The API form of a project.
+fn project_view(p: &Project) -> wire::Project {
+    wire::Project {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        nickname: p.nickname.clone(),
+        description: p.description.clone(),
+        created_at: p.created_at.clone(),
+    }
+}
+
+/// The API form of a service account; `None` for a person.
+fn service_account_view(data: &Data, u: &User) -> Option<wire::ServiceAccount> {
+    let UserKind::ServiceAccount { project_id, status } = &u.kind else {
+        return None;
+    };
+    Some(wire::ServiceAccount {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        email: service_account_email(&u.name, project_id),
+        project_id: project_id.clone(),
+        status: status.as_str().to_string(),
+        created_at: u.created_at.clone(),
+    })
+    .filter(|_| data.projects.contains_key(project_id))
+}
+
+/// `{name}-{project-id}@kc.serviceaccount.com`.
+fn service_account_email(name: &str, project_id: &str) -> String {
+    format!("{name}-{project_id}@kc.serviceaccount.com")
+}
+
+/// The API form of an access key (never with its secret).
+fn key_view(data: &Data, k: &Key, base: &str) -> wire::ApplicationCredential {
+    let owner = data.users.get(&k.user_id);
+    let (roles, _) = owner
+        .map(|u| super::auth::user_roles(data, u))
+        .unwrap_or_default();
+    let project_id = owner.and_then(|u| match &u.kind {
+        UserKind::ServiceAccount { project_id, .. } => Some(project_id.clone()),
+        UserKind::Person { .. } => None,
+    });
+    wire::ApplicationCredential {
+        id: k.id.clone(),
+        name: k.name.clone(),
+        description: k.description.clone(),
+        user_id: k.user_id.clone(),
+        project_id,
+        roles,
+        expires_at: None,
+        unrestricted: false,
+        access_rules: Vec::new(),
+        links: json!({
+            "self": format!("{base}/identity/v3/users/{}/application_credentials/{}", k.user_id, k.id)
+        }),
+        status: k.status.as_str().to_string(),
+        created_at: k.created_at.clone(),
+        secret: None,
+    }
+}
+
+/// The API form of a service agent.
+fn agent_view(a: &Agent) -> wire::ServiceAgent {
+    wire::ServiceAgent {
+        id: a.id.clone(),
+        email: format!("{}@{}.kc.serviceaccount.com", a.project_id, a.service),
+        service: a.service.clone(),
+        project_id: a.project_id.clone(),
+        created_at: a.created_at.clone(),
+    }
+}
+
+/// The project with this ID, or 404.
+fn find_project<'d>(data: &'d Data, project_id: &str) -> Result<&'d Project, ApiError> {
+    data.projects
+        .get(project_id)
+        .ok_or_else(|| super::state::missing("project", project_id))
+}
+
+/// The service account `user_id` of `project_id`, or 404.
+fn find_service_account<'d>(
+    data: &'d Data,
+    project_id: &str,
+    user_id: &str,
+) -> Result<&'d User, ApiError> {
+    data.users
+        .get(user_id)
+        .filter(|u| {
+            matches!(&u.kind, store::UserKind::ServiceAccount { project_id: p, .. } if p == project_id)
+        })
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "service account `{user_id}` does not exist in project `{project_id}`"
+            ))
+        })
+}

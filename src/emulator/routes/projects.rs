@@ -1,0 +1,168 @@
+//! Project routes: list, create (Org Admin with a payment method), get, update of nickname and
+//! description (names are immutable), and the delete route that always answers 405 because
+//! projects are deleted only through the Help Desk.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::{find_project, project_view};
+use crate::emulator::auth::{Caller, Permission};
+use crate::emulator::error::{ApiError, ApiResult};
+use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
+use crate::emulator::state::{self, EmulatorState};
+use crate::emulator::store::Project;
+use crate::limits::{
+    NameKind, PROJECT_DESCRIPTION_MAX, PROJECT_NICKNAME_MAX, check_length, check_name,
+};
+use crate::wire::{CreateProjectBody, ProjectBody, ProjectList, UpdateProjectBody};
+
+/// `GET /identity/v3/projects`: the projects the caller may view, by name.
+pub async fn list(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    query: ListQuery,
+) -> Json<ProjectList> {
+    let mut projects: Vec<_> = state.read(|data| {
+        data.projects
+            .values()
+            .filter(|p| caller.has(Permission::ViewProject, Some(p)) && query.matches(&p.name))
+            .map(project_view)
+            .collect()
+    });
+    projects.sort_by(|a, b| a.name.cmp(&b.name));
+    let (projects, pagination) = page(projects, &query);
+    Json(ProjectList {
+        projects,
+        pagination,
+    })
+}
+
+/// `POST /identity/v3/projects`.
+pub async fn create(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateProjectBody>,
+) -> ApiResult<(StatusCode, Json<ProjectBody>)> {
+    caller.require(Permission::ManageProjects, None, "create projects")?;
+    let req = body.project;
+    let project = state.write(|data| {
+        if !data.organization.payment_method {
+            return Err(ApiError::forbidden(
+                "the organization has no payment method registered; \
+                 register one before creating projects",
+            ));
+        }
+        check_name(NameKind::Project, &req.name).map_err(ApiError::bad_request)?;
+        check_nickname(&req.nickname)?;
+        check_description(&req.description)?;
+        if data.projects.values().any(|p| p.name == req.name) {
+            return Err(ApiError::conflict(format!(
+                "a project named `{}` already exists",
+                req.name
+            )));
+        }
+        let project = Project {
+            id: state::new_id(),
+            name: req.name.clone(),
+            nickname: req.nickname.clone(),
+            description: req.description.clone(),
+            created_at: state::now_rfc3339(),
+        };
+        data.projects.insert(project.id.clone(), project.clone());
+        Ok(project)
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ProjectBody {
+            project: project_view(&project),
+        }),
+    ))
+}
+
+/// `GET /identity/v3/projects/{project_id}`.
+pub async fn get(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+) -> ApiResult<Json<ProjectBody>> {
+    state.read(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ViewProject,
+            Some(project),
+            &format!("view project `{}`", project.name),
+        )?;
+        Ok(Json(ProjectBody {
+            project: project_view(project),
+        }))
+    })
+}
+
+/// `PATCH /identity/v3/projects/{project_id}`: nickname and description only.
+pub async fn update(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateProjectBody>,
+) -> ApiResult<Json<ProjectBody>> {
+    let req = body.project;
+    let project = state.write(|data| {
+        let current = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ManageProjects,
+            Some(current),
+            &format!("edit project `{}`", current.name),
+        )?;
+        if let Some(name) = &req.name {
+            return Err(ApiError::bad_request(format!(
+                "project names cannot be changed (project `{}`, requested `{name}`); \
+                 send only `nickname` and `description`",
+                current.name
+            )));
+        }
+        if let Some(nickname) = &req.nickname {
+            check_nickname(nickname)?;
+        }
+        if let Some(description) = &req.description {
+            check_description(description)?;
+        }
+        let project = data
+            .projects
+            .get_mut(&project_id)
+            .ok_or_else(|| state::missing("project", &project_id))?;
+        if let Some(nickname) = req.nickname {
+            project.nickname = nickname;
+        }
+        if let Some(description) = req.description {
+            project.description = description;
+        }
+        Ok(project.clone())
+    })?;
+    Ok(Json(ProjectBody {
+        project: project_view(&project),
+    }))
+}
+
+/// `DELETE /identity/v3/projects/{project_id}`: always 405.
+pub async fn delete(_caller: Caller) -> ApiError {
+    ApiError::method_not_allowed(
+        "projects cannot be deleted through the API; deleting a project is a request to the \
+         KakaoCloud Help Desk",
+    )
+}
+
+fn check_nickname(nickname: &str) -> ApiResult<()> {
+    check_length("project nickname", nickname, 1, PROJECT_NICKNAME_MAX)
+        .map_err(ApiError::bad_request)
+}
+
+fn check_description(description: &str) -> ApiResult<()> {
+    check_length(
+        "project description",
+        description,
+        0,
+        PROJECT_DESCRIPTION_MAX,
+    )
+    .map_err(ApiError::bad_request)
+}

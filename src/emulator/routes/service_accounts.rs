@@ -1,0 +1,283 @@
+//! Service-account routes (list, create within the per-project limit, get, status change that
+//! expires keys, delete that removes keys) and the read-only service-agent routes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::{agent_view, find_project, find_service_account, service_account_view};
+use crate::emulator::auth::{Caller, Permission};
+use crate::emulator::error::{ApiError, ApiResult};
+use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
+use crate::emulator::state::{self, EmulatorState};
+use crate::emulator::store::{AccountStatus, KeyStatus, User, UserKind};
+use crate::limits::{MAX_SERVICE_ACCOUNTS_PER_PROJECT, NameKind, check_name};
+use crate::wire::{
+    CreateServiceAccountBody, ServiceAccountBody, ServiceAccountList, ServiceAgent,
+    ServiceAgentList, UpdateServiceAccountBody,
+};
+
+/// `GET …/projects/{project_id}/service_accounts`, ordered by name.
+pub async fn list(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+    query: ListQuery,
+) -> ApiResult<Json<ServiceAccountList>> {
+    let mut accounts: Vec<_> = state.read(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ViewIam,
+            Some(project),
+            &format!("view the service accounts of project `{}`", project.name),
+        )?;
+        Ok::<_, ApiError>(
+            data.users
+                .values()
+                .filter(|u| query.matches(&u.name))
+                .filter_map(|u| service_account_view(data, u))
+                .filter(|sa| sa.project_id == project_id)
+                .collect(),
+        )
+    })?;
+    accounts.sort_by(|a, b| a.name.cmp(&b.name));
+    let (service_accounts, pagination) = page(accounts, &query);
+    Ok(Json(ServiceAccountList {
+        service_accounts,
+        pagination,
+    }))
+}
+
+/// `POST …/projects/{project_id}/service_accounts`.
+pub async fn create(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+    ApiJson(body): ApiJson<CreateServiceAccountBody>,
+) -> ApiResult<(StatusCode, Json<ServiceAccountBody>)> {
+    caller.forbid_service_account_token("create service accounts")?;
+    let req = body.service_account;
+    let view = state.write(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ManageIam,
+            Some(project),
+            &format!("create service accounts in project `{}`", project.name),
+        )?;
+        check_name(NameKind::ServiceAccount, &req.name).map_err(ApiError::bad_request)?;
+        let status = match req.status.as_deref() {
+            None => AccountStatus::Active,
+            Some(s) => parse_status(s)?,
+        };
+        let in_project: Vec<&User> = data
+            .users
+            .values()
+            .filter(|u| matches!(&u.kind, UserKind::ServiceAccount { project_id: p, .. } if *p == project_id))
+            .collect();
+        if in_project.iter().any(|u| u.name == req.name) {
+            return Err(ApiError::conflict(format!(
+                "a service account named `{}` already exists in project `{}`",
+                req.name, project.name
+            )));
+        }
+        if in_project.len() >= MAX_SERVICE_ACCOUNTS_PER_PROJECT {
+            return Err(ApiError::bad_request(format!(
+                "project `{}` already has {} service accounts, the maximum \
+                 (inactive ones count too); delete one before creating another",
+                project.name,
+                in_project.len()
+            )));
+        }
+        let user = User {
+            id: state::new_id(),
+            name: req.name.clone(),
+            created_at: state::now_rfc3339(),
+            kind: UserKind::ServiceAccount { project_id: project_id.clone(), status },
+        };
+        let view = service_account_view(data, &user);
+        data.users.insert(user.id.clone(), user);
+        view.ok_or_else(|| ApiError::internal("new service account has no view"))
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ServiceAccountBody {
+            service_account: view,
+        }),
+    ))
+}
+
+/// `GET …/projects/{project_id}/service_accounts/{user_id}`.
+pub async fn get(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath((project_id, user_id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<ServiceAccountBody>> {
+    state.read(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ViewIam,
+            Some(project),
+            &format!("view the service accounts of project `{}`", project.name),
+        )?;
+        let user = find_service_account(data, &project_id, &user_id)?;
+        let view = service_account_view(data, user)
+            .ok_or_else(|| state::missing("service account", &user_id))?;
+        Ok(Json(ServiceAccountBody {
+            service_account: view,
+        }))
+    })
+}
+
+/// `PATCH …/service_accounts/{user_id}`: status only. Deactivating expires every key at once
+/// (their tokens stop working because token checks look at key status); reactivating does
+/// not revive them.
+pub async fn update(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath((project_id, user_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<UpdateServiceAccountBody>,
+) -> ApiResult<Json<ServiceAccountBody>> {
+    let req = body.service_account;
+    let view = state.write(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ManageIam,
+            Some(project),
+            &format!("change service accounts of project `{}`", project.name),
+        )?;
+        let current = find_service_account(data, &project_id, &user_id)?;
+        if let Some(name) = &req.name {
+            return Err(ApiError::bad_request(format!(
+                "service account names cannot be changed (account `{}`, requested `{name}`); \
+                 send only `status`",
+                current.name
+            )));
+        }
+        let new_status = req.status.as_deref().map(parse_status).transpose()?;
+        let user = data
+            .users
+            .get_mut(&user_id)
+            .ok_or_else(|| state::missing("service account", &user_id))?;
+        if let (Some(new), UserKind::ServiceAccount { status, .. }) = (new_status, &mut user.kind) {
+            *status = new;
+        }
+        if new_status == Some(AccountStatus::Inactive) {
+            for key in data.keys.values_mut().filter(|k| k.user_id == user_id) {
+                key.status = KeyStatus::Expired;
+            }
+        }
+        let user = data
+            .users
+            .get(&user_id)
+            .ok_or_else(|| state::missing("service account", &user_id))?;
+        service_account_view(data, user).ok_or_else(|| state::missing("service account", &user_id))
+    })?;
+    Ok(Json(ServiceAccountBody {
+        service_account: view,
+    }))
+}
+
+/// `DELETE …/service_accounts/{user_id}`: removes the account and its keys (and so revokes
+/// their tokens).
+pub async fn delete(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath((project_id, user_id)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.forbid_service_account_token("delete service accounts")?;
+    state.write(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ManageIam,
+            Some(project),
+            &format!("delete service accounts of project `{}`", project.name),
+        )?;
+        find_service_account(data, &project_id, &user_id)?;
+        data.users.remove(&user_id);
+        data.keys.retain(|_, k| k.user_id != user_id);
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_status(s: &str) -> ApiResult<AccountStatus> {
+    AccountStatus::parse(s).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "service account status must be `active` or `inactive`, got `{s}`"
+        ))
+    })
+}
+
+/// `GET …/projects/{project_id}/service_agents`, ordered by service.
+pub async fn list_agents(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<String>,
+    query: ListQuery,
+) -> ApiResult<Json<ServiceAgentList>> {
+    let mut agents: Vec<ServiceAgent> = state.read(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ViewIam,
+            Some(project),
+            &format!("view the service agents of project `{}`", project.name),
+        )?;
+        Ok::<_, ApiError>(
+            data.agents
+                .values()
+                .filter(|a| a.project_id == project_id && query.matches(&a.service))
+                .map(agent_view)
+                .collect(),
+        )
+    })?;
+    agents.sort_by(|a, b| a.service.cmp(&b.service));
+    let (service_agents, pagination) = page(agents, &query);
+    Ok(Json(ServiceAgentList {
+        service_agents,
+        pagination,
+    }))
+}
+
+/// `GET …/projects/{project_id}/service_agents/{agent_id}`.
+pub async fn get_agent(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    ApiPath((project_id, agent_id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<AgentBody>> {
+    state.read(|data| {
+        let project = find_project(data, &project_id)?;
+        caller.require(
+            Permission::ViewIam,
+            Some(project),
+            &format!("view the service agents of project `{}`", project.name),
+        )?;
+        data.agents
+            .get(&agent_id)
+            .filter(|a| a.project_id == project_id)
+            .map(|a| {
+                Json(AgentBody {
+                    service_agent: agent_view(a),
+                })
+            })
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "service agent `{agent_id}` does not exist in project `{project_id}`"
+                ))
+            })
+    })
+}
+
+/// Any change to a service agent: 403, they belong to KakaoCloud.
+pub async fn agents_read_only(_caller: Caller) -> ApiError {
+    ApiError::forbidden(
+        "service agents are created and managed by KakaoCloud and are read-only; \
+         they cannot be created, changed or deleted",
+    )
+}
+
+/// `{"service_agent": …}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AgentBody {
+    /// The agent.
+    pub service_agent: ServiceAgent,
+}

@@ -1,0 +1,307 @@
+//! The live emulator state shared by every request: the persistent [`Data`] plus the
+//! in-memory token table, behind one lock. Every change is a transaction: it runs on a copy,
+//! is written to the data file, and only then becomes visible, so a refused request or a
+//! failed write never leaves a half-applied change behind. Also owns bootstrap (first
+//! organization, Org Admin key issue/reuse) and the ID, secret and clock helpers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::EmulatorOptions;
+use super::error::{ApiError, ApiResult, EmulatorError};
+use super::store::{self, Bootstrap, Data, Key, KeyStatus, OrgRole, Organization, User, UserKind};
+use crate::wire::{AccessKeyCredential, Token};
+
+/// Name of the bootstrap Org Admin user.
+pub const BOOTSTRAP_ADMIN_NAME: &str = "admin";
+/// Name of the bootstrap Org Admin's access key.
+pub const BOOTSTRAP_KEY_NAME: &str = "bootstrap";
+/// Name of the organization a fresh data file gets.
+pub const ORGANIZATION_NAME: &str = "kcform-emulator";
+
+/// A token the emulator issued. Whether it still works is decided on every use against the
+/// current [`Data`] (key present and active, owner active), which is what makes deleting a
+/// key, deleting an account or deactivating it revoke its tokens at once.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// The user the token acts as.
+    pub user_id: String,
+    /// The access key it was issued from.
+    pub key_id: String,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// The body shown on issue and validation.
+    pub body: Token,
+}
+
+struct Inner {
+    data: Data,
+    data_file: Option<PathBuf>,
+    /// Keyed by the hex SHA-256 of the token string, so the table never holds a usable token.
+    tokens: HashMap<String, TokenRecord>,
+}
+
+/// What [`EmulatorState::open_with`] produced.
+pub(super) struct Opened {
+    pub state: EmulatorState,
+    /// The usable Org Admin credential.
+    pub credential: AccessKeyCredential,
+    /// Whether `credential` was newly issued (so it must be handed out again).
+    pub issued: bool,
+}
+
+/// Shared handle to the emulator's state; cheap to clone. Build one with
+/// [`EmulatorState::open`] and serve it with [`super::router`].
+#[derive(Clone)]
+pub struct EmulatorState {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl std::fmt::Debug for EmulatorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorState").finish_non_exhaustive()
+    }
+}
+
+impl EmulatorState {
+    /// Loads the state from `options.data_file` (or bootstraps a fresh organization) and
+    /// issues a fresh Org Admin key, revoking the previous bootstrap key. Returns the state
+    /// and the new key.
+    pub fn open(
+        options: &EmulatorOptions,
+    ) -> Result<(EmulatorState, AccessKeyCredential), EmulatorError> {
+        let opened = Self::open_with(options.data_file.clone(), options.payment_method, None)?;
+        Ok((opened.state, opened.credential))
+    }
+
+    /// Like [`EmulatorState::open`], but keeps `reuse` if it is still the valid bootstrap key.
+    /// `payment_method` applies only to a fresh organization.
+    pub(super) fn open_with(
+        data_file: Option<PathBuf>,
+        payment_method: bool,
+        reuse: Option<&AccessKeyCredential>,
+    ) -> Result<Opened, EmulatorError> {
+        let loaded = match &data_file {
+            Some(path) => store::load(path)?,
+            None => None,
+        };
+        let mut data = loaded.unwrap_or_else(|| fresh_data(payment_method));
+        let reused = reuse.filter(|cred| is_bootstrap_key(&data, cred)).cloned();
+        let (credential, issued) = match reused {
+            Some(cred) => (cred, false),
+            None => (rotate_bootstrap_key(&mut data), true),
+        };
+        if issued && let Some(path) = &data_file {
+            store::save(path, &data)?;
+        }
+        let state = EmulatorState {
+            inner: Arc::new(Mutex::new(Inner {
+                data,
+                data_file,
+                tokens: HashMap::new(),
+            })),
+        };
+        Ok(Opened {
+            state,
+            credential,
+            issued,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Writes are transactional (see `write`), so a panic while the lock was held cannot
+        // have left `data` half-changed; recovering the guard is safe.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the current data.
+    pub fn read<T>(&self, f: impl FnOnce(&Data) -> T) -> T {
+        f(&self.lock().data)
+    }
+
+    /// Runs `f` on a copy of the data; if it succeeds the copy is saved to the data file and
+    /// replaces the current data. Tokens that the change invalidated are dropped.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Data) -> ApiResult<T>) -> ApiResult<T> {
+        let mut inner = self.lock();
+        let mut next = inner.data.clone();
+        let out = f(&mut next)?;
+        if next != inner.data {
+            if let Some(path) = &inner.data_file {
+                store::save(path, &next)?;
+            }
+            inner.data = next;
+            let Inner { data, tokens, .. } = &mut *inner;
+            let now = OffsetDateTime::now_utc();
+            tokens.retain(|_, record| token_usable(data, record, now));
+        }
+        Ok(out)
+    }
+
+    /// Remembers an issued token.
+    pub fn insert_token(&self, token: &str, record: TokenRecord) {
+        let mut inner = self.lock();
+        let Inner { data, tokens, .. } = &mut *inner;
+        let now = OffsetDateTime::now_utc();
+        // Expired tokens are dropped here so the table stays bounded by live tokens.
+        tokens.retain(|_, r| token_usable(data, r, now));
+        tokens.insert(sha256_hex(token), record);
+    }
+
+    /// The record of `token` if it is known, unexpired and not revoked.
+    pub fn lookup_token(&self, token: &str) -> Option<TokenRecord> {
+        let inner = self.lock();
+        let record = inner.tokens.get(&sha256_hex(token))?;
+        token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| record.clone())
+    }
+
+    /// The data file, if the state is persisted.
+    pub fn data_file(&self) -> Option<PathBuf> {
+        self.lock().data_file.clone()
+    }
+}
+
+/// Whether a token still works: unexpired, its key exists and is active, its user exists and
+/// (for a service account) is active.
+fn token_usable(data: &Data, record: &TokenRecord, now: OffsetDateTime) -> bool {
+    if record.expires_at <= now {
+        return false;
+    }
+    let key_ok = data
+        .keys
+        .get(&record.key_id)
+        .is_some_and(|k| k.status == KeyStatus::Active && k.user_id == record.user_id);
+    key_ok
+        && data
+            .users
+            .get(&record.user_id)
+            .is_some_and(user_can_authenticate)
+}
+
+/// People always can; service accounts only while active.
+pub fn user_can_authenticate(user: &User) -> bool {
+    match &user.kind {
+        UserKind::Person { .. } => true,
+        UserKind::ServiceAccount { status, .. } => *status == store::AccountStatus::Active,
+    }
+}
+
+fn fresh_data(payment_method: bool) -> Data {
+    let admin = User {
+        id: new_id(),
+        name: BOOTSTRAP_ADMIN_NAME.to_string(),
+        created_at: now_rfc3339(),
+        kind: UserKind::Person {
+            org_role: Some(OrgRole::OrgAdmin),
+            project_roles: BTreeMap::new(),
+        },
+    };
+    Data {
+        version: store::FILE_VERSION,
+        organization: Organization {
+            id: new_id(),
+            name: ORGANIZATION_NAME.to_string(),
+            payment_method,
+        },
+        bootstrap: Bootstrap {
+            admin_user_id: admin.id.clone(),
+            key_id: None,
+        },
+        users: BTreeMap::from([(admin.id.clone(), admin)]),
+        projects: BTreeMap::new(),
+        keys: BTreeMap::new(),
+        agents: BTreeMap::new(),
+    }
+}
+
+fn is_bootstrap_key(data: &Data, cred: &AccessKeyCredential) -> bool {
+    data.bootstrap.key_id.as_deref() == Some(cred.id.as_str())
+        && data.keys.get(&cred.id).is_some_and(|key| {
+            key.user_id == data.bootstrap.admin_user_id
+                && key.status == KeyStatus::Active
+                && key.secret_sha256 == sha256_hex(&cred.secret)
+        })
+}
+
+/// Revokes the previous bootstrap key and issues a new one.
+fn rotate_bootstrap_key(data: &mut Data) -> AccessKeyCredential {
+    if let Some(old) = data.bootstrap.key_id.take() {
+        data.keys.remove(&old);
+    }
+    let admin = data.bootstrap.admin_user_id.clone();
+    // Any leftover key with the bootstrap name (e.g. from an interrupted start) goes too, so
+    // the name stays unique for the admin.
+    data.keys
+        .retain(|_, k| !(k.user_id == admin && k.name == BOOTSTRAP_KEY_NAME));
+    let (key, secret) = new_key(&admin, BOOTSTRAP_KEY_NAME, None, None);
+    let id = key.id.clone();
+    data.keys.insert(id.clone(), key);
+    data.bootstrap.key_id = Some(id.clone());
+    AccessKeyCredential { id, secret }
+}
+
+/// A new active key for `user_id` and its secret (`secret` if the client chose one).
+pub fn new_key(
+    user_id: &str,
+    name: &str,
+    description: Option<String>,
+    secret: Option<String>,
+) -> (Key, String) {
+    let secret = secret.unwrap_or_else(new_secret);
+    let key = Key {
+        id: new_id(),
+        name: name.to_string(),
+        description,
+        user_id: user_id.to_string(),
+        secret_sha256: sha256_hex(&secret),
+        status: KeyStatus::Active,
+        created_at: now_rfc3339(),
+    };
+    (key, secret)
+}
+
+/// A new 32-hex ID.
+pub fn new_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// A new secret (64 hex characters, 256 bits).
+pub fn new_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// A new token string.
+pub fn new_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Formats a time as RFC 3339 in UTC with whole seconds (`2026-11-27T10:00:00Z`).
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Now, as [`rfc3339`].
+pub fn now_rfc3339() -> String {
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// A refusal because the named object does not exist.
+pub fn missing(what: &str, id: &str) -> ApiError {
+    ApiError::not_found(format!("{what} `{id}` does not exist"))
+}
