@@ -11,6 +11,8 @@ pub mod config;
 pub mod connection;
 pub mod emulator;
 pub mod exit;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod graph;
 pub mod keepers;
 pub mod limits;

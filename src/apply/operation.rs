@@ -64,11 +64,11 @@ pub enum OperationError {
     )]
     DeliveryAndCleanup {
         /// The delivery failure.
-        delivery: DeliveryError,
+        delivery: Box<DeliveryError>,
         /// The key left behind.
         key_id: String,
         /// Why it could not be deleted.
-        cleanup: CloudError,
+        cleanup: Box<CloudError>,
     },
     /// An ID the operation needs is unknown (its parent was not created).
     #[error("{0}")]
@@ -302,9 +302,9 @@ impl Context<'_> {
                 {
                     Ok(()) => OperationError::Delivery(delivery),
                     Err(cleanup) => OperationError::DeliveryAndCleanup {
-                        delivery,
+                        delivery: Box::new(delivery),
                         key_id: created.key.id,
-                        cleanup,
+                        cleanup: Box::new(cleanup),
                     },
                 },
             );

@@ -5,6 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::address::Address;
+use crate::limits::MAX_SERVICE_ACCOUNTS_PER_PROJECT;
 use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccount};
 use crate::model::{AccessKeySpec, Desired, ProjectSpec, ServiceAccountSpec, Status};
 
@@ -243,6 +244,7 @@ impl Differ {
                 glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(name))
             })
         };
+        let mut deleted = 0;
         for live_account in live.service_accounts.values() {
             if project.service_accounts.contains_key(&live_account.name)
                 || ignored(&live_account.name)
@@ -250,6 +252,24 @@ impl Differ {
                 continue;
             }
             self.undeclared_account(&project.name, live_account, &ids);
+            deleted += 1;
+        }
+        let created = project
+            .service_accounts
+            .keys()
+            .filter(|name| !live.service_accounts.contains_key(*name))
+            .count();
+        let total = live.service_accounts.len() - deleted + created;
+        if created > 0 && total > MAX_SERVICE_ACCOUNTS_PER_PROJECT {
+            self.problems.push(format!(
+                "{}: project `{}` would have {total} service accounts, but a project holds at most \
+                 {MAX_SERVICE_ACCOUNTS_PER_PROJECT} (inactive and ignored ones count): it has {} live, \
+                 this plan deletes {deleted} and creates {created}.\n\
+                 hint: delete service accounts that are no longer needed, or stop ignoring them so kcform can delete them.",
+                project.origin,
+                project.name,
+                live.service_accounts.len()
+            ));
         }
     }
 

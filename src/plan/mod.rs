@@ -6,6 +6,9 @@ mod diff;
 mod slots;
 mod target;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use similar::{ChangeTag, TextDiff};
+use similar::ChangeTag;
 
 use crate::plan::{Action, Change, Plan, ReplaceOrder, Summary};
 
@@ -42,7 +42,8 @@ pub fn summary_line(summary: &Summary) -> String {
 }
 
 fn legend(plan: &Plan, palette: &Palette) -> String {
-    let entries: [(&str, &str, fn(&Action) -> bool); 5] = [
+    type Used = fn(&Action) -> bool;
+    let entries: [(&str, &str, Used); 5] = [
         ("+", "create", |a| *a == Action::Create),
         ("~", "update in-place", |a| {
             matches!(a, Action::Update | Action::Activate | Action::Deactivate)
@@ -175,7 +176,9 @@ fn attribute_lines(change: &Change) -> Vec<AttributeLine> {
                     (Some(old), Some(new)) => AttributeLine {
                         name: name.clone(),
                         kind: LineKind::Changed(show(old), show(new)),
-                        word_diff: word_diff_worthy(old, new),
+                        word_diff: (name == "description")
+                            .then(|| word_diff_worthy(old, new))
+                            .flatten(),
                     },
                     (None, Some(new)) => line(name, LineKind::Added(show(new))),
                     (Some(old), None) => line(name, LineKind::Removed(show(old))),
@@ -187,7 +190,7 @@ fn attribute_lines(change: &Change) -> Vec<AttributeLine> {
     }
 }
 
-/// A word diff helps only when both sides are text with several words.
+/// A word diff (shown for descriptions) helps only when a side has several words.
 fn word_diff_worthy(old: &Value, new: &Value) -> Option<(String, String)> {
     let (Value::String(old), Value::String(new)) = (old, new) else {
         return None;
@@ -198,18 +201,26 @@ fn word_diff_worthy(old: &Value, new: &Value) -> Option<(String, String)> {
 
 /// `# words: Data [-platform-] {+team+}` — git's word-diff notation, readable without color.
 fn render_word_diff(words: &(String, String), width: usize, palette: &Palette) -> String {
-    let diff = TextDiff::from_words(words.0.as_str(), words.1.as_str());
-    let mut text = String::new();
-    for change in diff.iter_all_changes() {
-        let value = change.value();
-        match change.tag() {
-            ChangeTag::Equal => text.push_str(value),
-            ChangeTag::Delete => text.push_str(&palette.red(&format!("[-{value}-]"))),
-            ChangeTag::Insert => text.push_str(&palette.green(&format!("{{+{value}+}}"))),
+    let old: Vec<&str> = words.0.split_whitespace().collect();
+    let new: Vec<&str> = words.1.split_whitespace().collect();
+    let mut parts = Vec::new();
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
+        for change in op.iter_changes(&old, &new) {
+            let word = change.value();
+            parts.push(match change.tag() {
+                ChangeTag::Equal => word.to_string(),
+                ChangeTag::Delete => palette.red(&format!("[-{word}-]")),
+                ChangeTag::Insert => palette.green(&format!("{{+{word}+}}")),
+            });
         }
     }
-    format!("  {:width$}   {}", "", palette.dim("# words: ") + &text)
+    format!(
+        "  {:width$}   {}{}",
+        "",
+        palette.dim("# words: "),
+        parts.join(" ")
+    )
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests;

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real binary against a real emulator over HTTP. Every scenario ends by
+//! planning again and expecting "No changes", and the harness fails any test in which a secret
+//! reaches an output.
+
+mod harness;
+
+mod examples;
+mod keys;
+mod lifecycle;
+mod output;
+mod safety;

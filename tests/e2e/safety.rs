@@ -1,0 +1,211 @@
+//! Refusals: protect, limits, configuration errors, unconfirmed applies — each changes nothing.
+
+use kcform::model::Status;
+
+use crate::harness::World;
+
+const ACCOUNT: &str = r#"
+[project.analytics]
+nickname = "Analytics"
+
+[project.analytics.service_account.etl]
+protect = true
+"#;
+
+#[test]
+fn a_protected_account_is_not_deactivated() {
+    let mut world = World::new();
+    world.write("main.toml", ACCOUNT);
+    world.apply();
+    world.write(
+        "main.toml",
+        &ACCOUNT.replace("protect = true", "protect = true\nstatus = \"inactive\""),
+    );
+    let refused = world.kcform(&["plan", "."]).expect_code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("service_account.analytics/etl is protected"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("main.toml:5:1"),
+        "{}",
+        refused.stderr
+    );
+    world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    assert_eq!(world.accounts("analytics")[0].status, "active");
+    world.write("main.toml", ACCOUNT);
+    world.assert_converged();
+}
+
+#[test]
+fn the_hundred_and_first_service_account_is_refused_and_nothing_is_applied() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\nignore = [\"bulk-*\"]\n",
+    );
+    world.apply();
+    let project_id = world.project_id("analytics");
+    let api = world.api.clone();
+    world.block_on(async {
+        let creates = (0..100).map(|i| {
+            let api = api.clone();
+            let project_id = project_id.clone();
+            async move {
+                api.create_service_account(&project_id, &format!("bulk-{i:03}"), Status::Inactive)
+                    .await
+            }
+        });
+        for result in futures_util::future::join_all(creates).await {
+            result.unwrap();
+        }
+    });
+    // The emulator itself refuses a 101st account …
+    let direct = world.block_on(api.create_service_account(&project_id, "direct", Status::Active));
+    let message = direct.unwrap_err().to_string();
+    assert!(message.contains("400"), "{message}");
+
+    // … and kcform refuses at plan time, before any call that changes something.
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics (renamed)\"\nignore = [\"bulk-*\"]\n\n[project.analytics.service_account.one-more]\n",
+    );
+    let refused = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    assert!(
+        refused.stderr.contains("would have 101 service accounts"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("at most 100"), "{}", refused.stderr);
+    let projects = world.block_on(world.api.list_projects()).unwrap();
+    assert_eq!(projects[0].nickname, "Analytics", "nothing may be applied");
+    assert_eq!(world.accounts("analytics").len(), 100);
+
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\nignore = [\"bulk-*\"]\n",
+    );
+    world.assert_converged();
+}
+
+#[test]
+fn a_third_key_is_a_configuration_error_with_its_location() {
+    let mut world = World::new();
+    let text = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.a]\n[project.analytics.service_account.etl.access_key.b]\n[project.analytics.service_account.etl.access_key.c]\n";
+    world.write("main.toml", text);
+    for command in ["validate", "plan"] {
+        let refused = world.kcform(&[command, "."]).expect_code(1);
+        assert!(
+            refused.stderr.contains("main.toml:6:"),
+            "{}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains("at most 2"), "{}", refused.stderr);
+    }
+    let refused = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    assert!(refused.stderr.contains("main.toml:6:"));
+    let projects = world.block_on(world.api.list_projects()).unwrap();
+    assert!(projects.is_empty(), "nothing may be applied");
+}
+
+#[test]
+fn every_configuration_error_is_reported_at_once_without_touching_the_api() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnicknme = \"Analytics\"\n\n[project.analytics.service_account.Bad_Name]\n",
+    );
+    let refused = world.kcform(&["plan", "."]).expect_code(1);
+    assert!(
+        refused.stderr.contains("main.toml:2:1"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("did you mean `nickname`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("main.toml:4:"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("Bad_Name"), "{}", refused.stderr);
+    let projects = world.block_on(world.api.list_projects()).unwrap();
+    assert!(projects.is_empty());
+}
+
+#[test]
+fn apply_without_a_terminal_refuses_instead_of_waiting() {
+    let mut world = World::new();
+    world.write("main.toml", ACCOUNT);
+    let refused = world.kcform(&["apply", "."]).expect_code(1);
+    assert!(
+        refused.stderr.contains("--auto-approve"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        world
+            .block_on(world.api.list_projects())
+            .unwrap()
+            .is_empty()
+    );
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn detailed_exitcode_tells_changes_from_none() {
+    let mut world = World::new();
+    world.write("main.toml", ACCOUNT);
+    world
+        .kcform(&["plan", "--detailed-exitcode", "."])
+        .expect_code(2);
+    world.apply();
+    world
+        .kcform(&["plan", "--detailed-exitcode", "."])
+        .expect_code(0);
+    world.assert_converged();
+}
+
+#[test]
+fn a_targeted_apply_changes_only_the_target_and_its_parents() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.ci]\n\n[project.analytics.service_account.other]\n",
+    );
+    world
+        .kcform(&[
+            "apply",
+            "--auto-approve",
+            "--target",
+            "access_key.analytics/etl/ci",
+            ".",
+        ])
+        .expect_code(0);
+    let names: Vec<String> = world
+        .accounts("analytics")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, vec!["etl"]);
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to add, 0 to change, 0 to deactivate, 0 to destroy.")
+    );
+    world.apply();
+    world.assert_converged();
+}
