@@ -298,12 +298,26 @@ impl<'a> Walker<'a> {
                 "secrets" => decls.secrets = self.secrets(key, value),
                 "lock" => decls.lock = self.lock(key, value),
                 "project" => decls.projects = self.projects(value),
-                _ => self.unknown_key(
-                    key,
-                    "the top level",
-                    ROOT_KEYS,
-                    Some("the top level holds `[provider]`, `[secrets]`, `[lock]` and `[project.<name>]` tables".into()),
-                ),
+                other => {
+                    let home = [
+                        (PROVIDER_KEYS, "`[provider]`"),
+                        (SECRETS_KEYS, "`[secrets]`"),
+                        (LOCK_KEYS, "`[lock]`"),
+                        (PROJECT_KEYS, "a `[project.<name>]` table"),
+                        (
+                            SERVICE_ACCOUNT_KEYS,
+                            "a `[project.<name>.service_account.<name>]` table",
+                        ),
+                        (ACCESS_KEY_KEYS, "an `[….access_key.<name>]` table"),
+                    ]
+                    .into_iter()
+                    .find(|(keys, _)| keys.contains(&other));
+                    let help = match home {
+                        Some((_, table)) => format!("`{other}` belongs in {table}"),
+                        None => "the top level holds `[provider]`, `[secrets]`, `[lock]` and `[project.<name>]` tables".into(),
+                    };
+                    self.unknown_key(key, "the top level", ROOT_KEYS, Some(help));
+                }
             }
         }
         decls
