@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::rules::MAX_PARALLELISM;
 use super::*;
 use crate::limits::{
     ACCESS_KEY_DESCRIPTION_MAX, MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT,
@@ -178,25 +179,29 @@ fn provider_values_are_checked_where_they_are_written() {
     assert_eq!(endpoint.width, "\"http://iam.kakaocloud.com\"".len());
     let parallelism = find(&ds, "parallelism");
     assert_eq!(place(parallelism), ("kc.toml".into(), 3, 15));
-    assert!(parallelism.message.contains("1 to 256"), "{parallelism}");
-
     assert!(
-        errors("[provider]\nparallelism = 257\n")[0]
+        parallelism
             .message
-            .contains("257")
+            .contains(&format!("from 1 to {MAX_PARALLELISM}")),
+        "{parallelism}"
     );
+
+    let over = format!("[provider]\nparallelism = {}\n", MAX_PARALLELISM + 1);
+    assert!(errors(&over)[0].message.contains("must be from 1 to"));
     let float = errors("[provider]\nparallelism = 10.5\n");
     assert_eq!(
         float[0].message,
         "`provider.parallelism` must be an integer, found a float"
     );
-    let desired =
-        load_one("[provider]\nendpoint = \"http://127.0.0.1:8080/\"\nparallelism = 256\n").unwrap();
+    let text = format!(
+        "[provider]\nendpoint = \"http://127.0.0.1:8080/\"\nparallelism = {MAX_PARALLELISM}\n"
+    );
+    let desired = load_one(&text).unwrap();
     assert_eq!(
         desired.provider,
         Provider {
             endpoint: Endpoint::Url("http://127.0.0.1:8080".into()),
-            parallelism: 256
+            parallelism: MAX_PARALLELISM
         }
     );
     assert!(
@@ -322,7 +327,11 @@ fn key_descriptions_are_limited() {
         "한".repeat(ACCESS_KEY_DESCRIPTION_MAX + 1)
     );
     let d = &errors(&text)[0];
-    assert!(d.message.contains("31 characters"), "{d}");
+    assert!(
+        d.message
+            .contains(&format!("{} characters", ACCESS_KEY_DESCRIPTION_MAX + 1)),
+        "{d}"
+    );
     assert_eq!((d.line, d.column), (4, 15));
     let text = format!(
         "[project.web]\nnickname = \"W\"\n[project.web.service_account.etl.access_key.ci]\ndescription = \"{}\"\n",
@@ -395,19 +404,35 @@ fn counts_are_limited_and_the_first_one_over_is_pointed_at() {
     assert_eq!(ds[0].column, 30);
 
     let mut text = String::from("[project.web]\nnickname = \"W\"\n");
-    for key in ["k3", "k1", "k2"]
-        .iter()
-        .take(MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT + 1)
-    {
+    for i in 0..=MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT {
+        let key = format!("k{}", MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT - i);
         text.push_str(&format!(
             "[project.web.service_account.etl.access_key.{key}]\n"
         ));
     }
     let d = &errors(&text)[0];
-    assert!(d.message.contains("declares 3 access keys"), "{d}");
-    assert_eq!((d.line, d.column), (5, 45));
+    assert!(
+        d.message.contains(&format!(
+            "declares {} access keys",
+            MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT + 1
+        )),
+        "{d}"
+    );
+    assert_eq!(
+        (d.line, d.column),
+        (3 + MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT, 45)
+    );
     // Exactly at the limits is fine.
-    load_one("[project.web]\nnickname = \"W\"\n[project.web.service_account.etl.access_key.a]\n[project.web.service_account.etl.access_key.b]\n").unwrap();
+    let mut text = String::from("[project.web]\nnickname = \"W\"\n");
+    for i in 0..MAX_SERVICE_ACCOUNTS_PER_PROJECT {
+        text.push_str(&format!("[project.web.service_account.sa-{i}]\n"));
+    }
+    for i in 0..MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT {
+        text.push_str(&format!(
+            "[project.web.service_account.sa-0.access_key.k{i}]\n"
+        ));
+    }
+    load_one(&text).unwrap();
 }
 
 #[test]
