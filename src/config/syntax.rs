@@ -23,13 +23,12 @@ pub(crate) fn parse<'i>(
     let mut usable = true;
     let mut seen_lines = Vec::new();
     let mut duplicate_headers = Vec::new();
-    let mut found = Vec::new();
     for error in &errors {
         let span = error.span().unwrap_or(0..0);
         let line = lines.index_of(span.start);
         if error.message() == "duplicate key" {
             if let Some(problem) = duplicate(file, &lines, line, span, &mut duplicate_headers) {
-                found.push((line, problem));
+                problems.push(problem);
             }
         } else {
             usable = false;
@@ -37,18 +36,16 @@ pub(crate) fn parse<'i>(
             // same line are mostly echoes of it.
             if !seen_lines.contains(&line) {
                 seen_lines.push(line);
-                found.push((
-                    line,
+                problems.push(
                     Problem::at(
                         Loc { file, span },
                         format!("invalid TOML: {}", error.message()),
                     )
                     .label("here"),
-                ));
+                );
             }
         }
     }
-    problems.extend(found.into_iter().map(|(_, p)| p));
     (tree, usable)
 }
 

@@ -640,6 +640,13 @@ fn odd_toml_shapes_work_or_give_located_errors() {
     assert_eq!((scalar.line, scalar.column), (1, 11));
     let sa_scalar = &errors("[project.web]\nnickname = \"W\"\nservice_account = [\"etl\"]\n")[0];
     assert_eq!((sa_scalar.line, sa_scalar.column), (3, 19));
+    assert!(sa_scalar.message.ends_with("found an array"), "{sa_scalar}");
+    assert_eq!(sa_scalar.help, None);
+    let inline_tables = &errors("project = [{ web = { nickname = \"W\" } }]\n")[0];
+    assert!(
+        inline_tables.message.ends_with("found an array"),
+        "{inline_tables}"
+    );
     let not_table =
         &errors("[project.web]\nnickname = \"W\"\n[project.web.service_account]\netl = true\n")[0];
     assert!(
