@@ -131,6 +131,9 @@ impl<'a> Walker<'a> {
         self.report(problem);
     }
 
+    // `toml` keeps whether a table is implicit or inline private (`is_implicit` is crate-only),
+    // but its spans tell: a `[header]` table spans its header, an inline table starts at `{`, an
+    // implicit one spans its key. The origin and merge tests fail if that ever changes.
     fn form(&self, value: &Value<'_>) -> Form {
         match self.text.as_bytes().get(value.span().start) {
             Some(b'[') => Form::Header,
@@ -147,9 +150,17 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `[[a.b]]` (each element's span is its header), not an inline array of inline tables.
+    fn is_array_of_tables(&self, array: &toml::de::DeArray<'_>) -> bool {
+        array
+            .iter()
+            .next()
+            .is_some_and(|first| first.get_ref().is_table() && self.form(first) == Form::Header)
+    }
+
     fn type_error(&mut self, value: &Value<'_>, what: &str, expected: &str) {
         let found = match value.get_ref() {
-            DeValue::Array(_) if self.form(value) == Form::Header => "an array of tables",
+            DeValue::Array(array) if self.is_array_of_tables(array) => "an array of tables",
             DeValue::Array(_) => "an array",
             DeValue::Table(_) => "a table",
             DeValue::String(_) => "a string",
@@ -298,12 +309,26 @@ impl<'a> Walker<'a> {
                 "secrets" => decls.secrets = self.secrets(key, value),
                 "lock" => decls.lock = self.lock(key, value),
                 "project" => decls.projects = self.projects(value),
-                _ => self.unknown_key(
-                    key,
-                    "the top level",
-                    ROOT_KEYS,
-                    Some("the top level holds `[provider]`, `[secrets]`, `[lock]` and `[project.<name>]` tables".into()),
-                ),
+                other => {
+                    let home = [
+                        (PROVIDER_KEYS, "`[provider]`"),
+                        (SECRETS_KEYS, "`[secrets]`"),
+                        (LOCK_KEYS, "`[lock]`"),
+                        (PROJECT_KEYS, "a `[project.<name>]` table"),
+                        (
+                            SERVICE_ACCOUNT_KEYS,
+                            "a `[project.<name>.service_account.<name>]` table",
+                        ),
+                        (ACCESS_KEY_KEYS, "an `[….access_key.<name>]` table"),
+                    ]
+                    .into_iter()
+                    .find(|(keys, _)| keys.contains(&other));
+                    let help = match home {
+                        Some((_, table)) => format!("`{other}` belongs in {table}"),
+                        None => "the top level holds `[provider]`, `[secrets]`, `[lock]` and `[project.<name>]` tables".into(),
+                    };
+                    self.unknown_key(key, "the top level", ROOT_KEYS, Some(help));
+                }
             }
         }
         decls

@@ -23,13 +23,12 @@ pub(crate) fn parse<'i>(
     let mut usable = true;
     let mut seen_lines = Vec::new();
     let mut duplicate_headers = Vec::new();
-    let mut found = Vec::new();
     for error in &errors {
         let span = error.span().unwrap_or(0..0);
         let line = lines.index_of(span.start);
         if error.message() == "duplicate key" {
             if let Some(problem) = duplicate(file, &lines, line, span, &mut duplicate_headers) {
-                found.push((line, problem));
+                problems.push(problem);
             }
         } else {
             usable = false;
@@ -37,18 +36,16 @@ pub(crate) fn parse<'i>(
             // same line are mostly echoes of it.
             if !seen_lines.contains(&line) {
                 seen_lines.push(line);
-                found.push((
-                    line,
+                problems.push(
                     Problem::at(
                         Loc { file, span },
                         format!("invalid TOML: {}", error.message()),
                     )
                     .label("here"),
-                ));
+                );
             }
         }
     }
-    problems.extend(found.into_iter().map(|(_, p)| p));
     (tree, usable)
 }
 
@@ -68,6 +65,11 @@ fn duplicate(
     let text = lines.text(line);
     if let Some(header) = header_path(text) {
         duplicate_headers.push(line);
+        // Underline the whole header, as duplicates across files do, not only its last key.
+        let here = Loc {
+            file,
+            span: lines.header_span(line, span.end).unwrap_or(span),
+        };
         let first = (0..line).find(|&l| header_path(lines.text(l)).as_deref() == Some(&header));
         let mut problem = Problem::at(
             here,
@@ -190,6 +192,20 @@ impl<'a> Lines<'a> {
 
     fn slice(&self, span: Range<usize>) -> &'a str {
         self.text.get(span).unwrap_or_default()
+    }
+
+    /// From the header's `[` to its closing `]` (or `]]`), the first one at or after `from`.
+    fn header_span(&self, line: usize, from: usize) -> Option<Range<usize>> {
+        let range = self.range(line);
+        let text = &self.text[range.clone()];
+        let start = range.start + (text.len() - text.trim_start().len());
+        let close = from.checked_sub(range.start)?;
+        let rest = text.get(close..)?;
+        let mut end = range.start + close + rest.find(']')? + 1;
+        if self.text[end..].starts_with(']') {
+            end += 1;
+        }
+        Some(start..end)
     }
 
     /// The line's first non-blank character onwards.
