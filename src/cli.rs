@@ -77,8 +77,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
     /// Operations at once (overrides `provider.parallelism`).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: Option<u16>,
+    #[arg(long, value_parser = parse_parallelism)]
+    pub parallelism: Option<usize>,
     /// Apply only this address and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
@@ -96,4 +96,12 @@ pub struct EmulatorArgs {
     /// Write the Org Admin access key {"id", "secret"} to this file (mode 0600).
     #[arg(long)]
     pub bootstrap_credentials: Option<PathBuf>,
+}
+
+fn parse_parallelism(text: &str) -> Result<usize, String> {
+    let max = crate::limits::MAX_PARALLELISM;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {max}")),
+    }
 }

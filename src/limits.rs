@@ -63,6 +63,8 @@ pub const PROJECT_DESCRIPTION_MAX: usize = 200;
 pub const TOKEN_LIFETIME_SECS: i64 = 12 * 60 * 60;
 /// Default number of operations kcform runs at once.
 pub const DEFAULT_PARALLELISM: usize = 10;
+/// The most operations kcform runs at once (`provider.parallelism`, `--parallelism`).
+pub const MAX_PARALLELISM: usize = 256;
 /// Mass-deletion safety rail: a plan deleting more than this share of a project's existing
 /// service accounts or keys is refused without `--force` …
 pub const MASS_DELETE_RATIO: f64 = 0.30;
@@ -106,8 +108,9 @@ pub fn check_name(kind: NameKind, name: &str) -> Result<(), String> {
     let len = name.chars().count();
     if len < min || len > max {
         return Err(format!(
-            "{} `{name}` is {len} characters long; it must be {min} to {max} characters",
-            kind.noun()
+            "{} `{name}` is {} long; it must be {min} to {max} characters",
+            kind.noun(),
+            characters(len)
         ));
     }
     if let Some(bad) = name
@@ -137,14 +140,24 @@ pub fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<
     if len < min || len > max {
         if min == 0 {
             return Err(format!(
-                "{field} is {len} characters long; at most {max} are allowed"
+                "{field} is {} long; at most {max} are allowed",
+                characters(len)
             ));
         }
         return Err(format!(
-            "{field} is {len} characters long; it must be {min} to {max} characters"
+            "{field} is {} long; it must be {min} to {max} characters",
+            characters(len)
         ));
     }
     Ok(())
+}
+
+fn characters(count: usize) -> String {
+    if count == 1 {
+        "1 character".to_string()
+    } else {
+        format!("{count} characters")
+    }
 }
 
 #[cfg(test)]

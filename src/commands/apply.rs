@@ -19,7 +19,7 @@ use crate::{exit, keepers};
 
 /// Runs it.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let parallelism = args.parallelism.map(usize::from);
+    let parallelism = args.parallelism;
     let planned = super::make_plan(&args.path, settings, parallelism, &args.targets).await?;
     let palette = Palette::new(settings.color_stdout);
     print!("{}", human::render(&planned.plan, &palette));

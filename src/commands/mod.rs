@@ -23,7 +23,7 @@ use crate::{config, exit, keepers};
 pub fn run(cli: Cli) -> i32 {
     let settings = match GlobalSettings::from_env(cli.no_color) {
         Ok(settings) => settings,
-        Err(error) => return report(&anyhow::Error::from(error)),
+        Err(error) => return report(&anyhow::Error::from(error), false),
     };
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
@@ -34,7 +34,7 @@ pub fn run(cli: Cli) -> i32 {
     };
     match result {
         Ok(code) => code,
-        Err(error) => report(&error),
+        Err(error) => report(&error, settings.color_stderr),
     }
 }
 
@@ -45,8 +45,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn report(error: &anyhow::Error) -> i32 {
-    eprintln!("error: {error:#}");
+/// Prints an error on stderr: configuration diagnostics as they render themselves, anything
+/// else as `error: ` and its chain of causes.
+fn report(error: &anyhow::Error, color: bool) -> i32 {
+    match error.downcast_ref::<config::ConfigError>() {
+        Some(config_error) => eprint!("{}", config_error.render(color)),
+        None => eprintln!("error: {error:#}"),
+    }
     exit::code_for(error)
 }
 

@@ -10,7 +10,7 @@ use toml::de::{DeString, DeTable, DeValue};
 
 use crate::limits::{
     ACCESS_KEY_DESCRIPTION_MAX, NameKind, PROJECT_DESCRIPTION_MAX, PROJECT_NICKNAME_MAX,
-    check_length, check_name,
+    check_declared_key_name, check_length, check_name,
 };
 use crate::model::{LockBackend, MaxAge, Provider, SecretsSink, Status};
 
@@ -295,7 +295,11 @@ impl<'a> Walker<'a> {
     }
 
     fn name(&mut self, kind: NameKind, key: &Key<'_>) {
-        if let Err(message) = check_name(kind, key.get_ref()) {
+        let checked = match kind {
+            NameKind::AccessKey => check_declared_key_name(key.get_ref()),
+            _ => check_name(kind, key.get_ref()),
+        };
+        if let Err(message) = checked {
             self.error(key.span(), message, &format!("invalid {}", kind.noun()));
         }
     }

@@ -10,10 +10,7 @@ use crate::model::{Endpoint, LockBackend, Status};
 use super::diagnostic::Problem;
 use super::merge::MergedProject;
 
-/// Upper bound of `provider.parallelism`. kcform's own bound (not a KakaoCloud limit): more
-/// concurrent calls only earn 429s. It belongs in `crate::limits` next to
-/// `DEFAULT_PARALLELISM`.
-pub(crate) const MAX_PARALLELISM: usize = 256;
+pub(crate) use crate::limits::MAX_PARALLELISM;
 
 /// A refused value: what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]

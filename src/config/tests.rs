@@ -298,6 +298,26 @@ fn names_are_checked_at_the_table_key() {
 }
 
 #[test]
+fn declared_key_names_leave_room_for_a_replacement_generation() {
+    let long = "k".repeat(28);
+    let ds = errors(&format!(
+        "[project.web]\nnickname = \"Web\"\n\n[project.web.service_account.ok.access_key.ci--2]\n\n[project.web.service_account.ok.access_key.{long}]\n"
+    ));
+    assert_eq!(ds.len(), 2, "{ds:#?}");
+    let dashes = find(&ds, "must not contain `--`");
+    assert_eq!((dashes.line, dashes.column), (4, 44));
+    let too_long = find(&ds, "at most 27");
+    assert_eq!(too_long.line, 6);
+    assert!(
+        load_one(&format!(
+            "[project.web]\nnickname = \"Web\"\n\n[project.web.service_account.ok.access_key.{}]\n",
+            "k".repeat(27)
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
 fn types_are_checked_at_the_value() {
     let ds = errors(
         "[project.web]\nnickname = 42\n\n[project.web.service_account.etl]\nprotect = \"yes\"\nstatus = \"paused\"\n\n[project.web.service_account.etl.access_key.ci]\nrotation = \"\"\nmax_age = \"6m\"\ndescription = 1979-05-27\n",
