@@ -30,7 +30,7 @@ pub enum Command {
     /// Make the changes.
     Apply(ApplyArgs),
     /// Print the dependency graph in Graphviz DOT.
-    Graph(PathArg),
+    Graph(GraphArgs),
     /// Run the built-in emulator as an HTTP server.
     Emulator(EmulatorArgs),
 }
@@ -41,6 +41,18 @@ pub struct PathArg {
     /// A .toml file or a directory of them.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+}
+
+/// `kcform graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// A .toml file or a directory of them.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Print the order apply would run the plan's operations in (reads the live objects)
+    /// instead of the configuration's resource graph (offline).
+    #[arg(long)]
+    pub operations: bool,
 }
 
 /// Plan output formats.

@@ -180,3 +180,92 @@ pub fn resource_dot(desired: &Desired) -> String {
     dot.push_str("}\n");
     dot
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::model::Status;
+    use crate::plan::diff;
+
+    fn position(plan: &Plan, address: &str) -> usize {
+        plan.changes
+            .iter()
+            .position(|c| c.address.to_string() == address && c.deposed.is_none())
+            .unwrap_or_else(|| panic!("{address} not in plan"))
+    }
+
+    #[test]
+    fn creates_wait_for_their_parents() {
+        let plan = diff(
+            &desired(vec![project("p1a", "P", vec![account("sa", vec![key("k")])])]),
+            &live(vec![]),
+            NOW,
+        )
+        .unwrap();
+        let graph = OperationGraph::build(&plan);
+        let (p, s, k) = (
+            position(&plan, "project.p1a"),
+            position(&plan, "service_account.p1a/sa"),
+            position(&plan, "access_key.p1a/sa/k"),
+        );
+        assert_eq!(graph.dependencies(s), vec![p]);
+        assert_eq!(graph.dependencies(k), vec![s]);
+        assert!(graph.dependencies(p).is_empty());
+    }
+
+    #[test]
+    fn key_deletes_precede_their_accounts_delete_and_new_keys() {
+        let current = live(vec![live_project(
+            "p1a",
+            "P",
+            vec![
+                live_account("gone", Status::Active, vec![live_key("a", "", 1), live_key("b", "", 1)]),
+                live_account("kept", Status::Active, vec![live_key("old", "", 1)]),
+            ],
+        )]);
+        let wanted = desired(vec![project("p1a", "P", vec![account("kept", vec![key("new")])])]);
+        let plan = diff(&wanted, &current, NOW).unwrap();
+        let graph = OperationGraph::build(&plan);
+        let gone = position(&plan, "service_account.p1a/gone");
+        let mut expected = vec![
+            position(&plan, "access_key.p1a/gone/a"),
+            position(&plan, "access_key.p1a/gone/b"),
+        ];
+        expected.sort_unstable();
+        assert_eq!(graph.dependencies(gone), expected);
+        let new = position(&plan, "access_key.p1a/kept/new");
+        assert_eq!(graph.dependencies(new), vec![position(&plan, "access_key.p1a/kept/old")]);
+    }
+
+    #[test]
+    fn replacements_in_one_account_run_one_after_another() {
+        let wanted = desired(vec![project(
+            "p1a",
+            "P",
+            vec![account("sa", vec![key_described("a", "x"), key_described("b", "y")])],
+        )]);
+        let current = live(vec![live_project(
+            "p1a",
+            "P",
+            vec![live_account("sa", Status::Active, vec![live_key("a", "", 1), live_key("b", "", 1)])],
+        )]);
+        let plan = diff(&wanted, &current, NOW).unwrap();
+        let graph = OperationGraph::build(&plan);
+        let (a, b) = (position(&plan, "access_key.p1a/sa/a"), position(&plan, "access_key.p1a/sa/b"));
+        assert_eq!(graph.dependencies(b), vec![a]);
+    }
+
+    #[test]
+    fn the_resource_graph_points_from_keys_to_projects() {
+        let dot = resource_dot(&desired(vec![project(
+            "p1a",
+            "P",
+            vec![account("sa", vec![key("k")])],
+        )]));
+        assert!(dot.starts_with("digraph kcform {"));
+        assert!(dot.contains("\"access_key.p1a/sa/k\" -> \"service_account.p1a/sa\";"));
+        assert!(dot.contains("\"service_account.p1a/sa\" -> \"project.p1a\";"));
+        assert!(dot.trim_end().ends_with('}'));
+    }
+}

@@ -1,11 +1,22 @@
-//! `kcform graph`: the configuration's dependency graph in Graphviz DOT (offline).
+//! `kcform graph`: the configuration's resource graph in Graphviz DOT (offline), or with
+//! `--operations` the operation graph apply would execute for the current plan.
 
-use crate::cli::PathArg;
-use crate::{config, exit, graph};
+use crate::cli::GraphArgs;
+use crate::graph::{OperationGraph, resource_dot};
+use crate::settings::GlobalSettings;
+use crate::{config, exit};
 
-/// Runs it.
-pub fn run(args: &PathArg) -> anyhow::Result<i32> {
+/// The resource graph.
+pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
     let desired = config::load(&args.path)?;
-    print!("{}", graph::resource_dot(&desired));
+    print!("{}", resource_dot(&desired));
+    Ok(exit::SUCCESS)
+}
+
+/// The operation graph of the current plan.
+pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
+    let planned = super::make_plan(&args.path, settings, None, &[]).await?;
+    print!("{}", OperationGraph::build(&planned.plan).to_dot(&planned.plan));
+    planned.connection.close().await;
     Ok(exit::SUCCESS)
 }

@@ -27,6 +27,9 @@ pub fn run(cli: Cli) -> i32 {
     };
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Graph(args) if args.operations => {
+            runtime().and_then(|rt| rt.block_on(graph::run_operations(&args, &settings)))
+        }
         Command::Graph(args) => graph::run(&args),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::run(&args, &settings))),
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(apply::run(&args, &settings))),

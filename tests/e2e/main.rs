@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod commands;
 mod examples;
 mod keys;
 mod lifecycle;

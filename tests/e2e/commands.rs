@@ -1,0 +1,101 @@
+//! The other commands as a user runs them: `graph`, and `emulator` as a standalone server that
+//! kcform then plans and applies against.
+
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+
+use crate::harness::World;
+
+#[test]
+fn graph_prints_dot_offline() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[provider]\nendpoint = \"https://iam.invalid\"\n\n[project.analytics]\nnickname = \"A\"\n\n[project.analytics.service_account.etl.access_key.ci]\n",
+    );
+    let run = world.kcform(&["graph", "."]).expect_code(0);
+    assert!(run.stdout.starts_with("digraph kcform {"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"access_key.analytics/etl/ci\" -> \"service_account.analytics/etl\";"));
+    assert!(run.stdout.contains("\"service_account.analytics/etl\" -> \"project.analytics\";"));
+}
+
+#[test]
+fn graph_operations_shows_the_apply_order_of_the_plan() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"A\"\n\n[project.analytics.service_account.etl.access_key.ci]\n",
+    );
+    let run = world.kcform(&["graph", "--operations", "."]).expect_code(0);
+    assert!(run.stdout.starts_with("digraph operations {"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"project.analytics\" -> \"service_account.analytics/etl\";"));
+    assert!(run.stdout.contains("\"service_account.analytics/etl\" -> \"access_key.analytics/etl/ci\";"));
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn the_standalone_emulator_serves_kcform_and_keeps_its_state() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("state.json");
+    let credentials = work.path().join("admin.json");
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kcform"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .arg("--bootstrap-credentials")
+            .arg(&credentials)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        (child, url)
+    };
+    let run = |url: &str, args: &[&str]| {
+        let admin: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_kcform"))
+            .args(args)
+            .current_dir(work.path())
+            .env("KCFORM_ENDPOINT", url)
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", admin["id"].as_str().unwrap())
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", admin["secret"].as_str().unwrap())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    std::fs::write(
+        work.path().join("main.toml"),
+        "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl]\n",
+    )
+    .unwrap();
+
+    let (mut server, url) = start();
+    let (code, stdout) = run(&url, &["apply", "--auto-approve", "."]);
+    assert_eq!(code, Some(0), "{stdout}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // A restarted server keeps the state and issues a fresh admin key.
+    let (mut server, url) = start();
+    let (code, stdout) = run(&url, &["plan", "--detailed-exitcode", "."]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(stdout.trim(), "No changes. Remote objects match the configuration.");
+    assert_eq!(code, Some(0));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&credentials).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
