@@ -136,3 +136,25 @@ async fn a_failed_save_answers_500_and_changes_nothing() {
     h.post("/identity/v3/projects", body).await.ok(201);
     assert!(data_file.exists());
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_in_the_keystone_format() {
+    let h = Harness::new().await;
+    let huge = format!(
+        r#"{{"project": {{"name": "a", "nickname": "{}"}}}}"#,
+        "n".repeat(3 << 20)
+    );
+    let resp = h
+        .http
+        .post(h.url("/identity/v3/projects"))
+        .header("X-Auth-Token", &h.admin)
+        .header("Content-Type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 413);
+    let body: serde_json::Value = resp.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], 413);
+    assert_eq!(body["error"]["title"], "Payload Too Large");
+}
