@@ -160,11 +160,6 @@ impl EmulatorState {
         let record = inner.tokens.get(&sha256_hex(token))?;
         token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| record.clone())
     }
-
-    /// The data file, if the state is persisted.
-    pub fn data_file(&self) -> Option<PathBuf> {
-        self.lock().data_file.clone()
-    }
 }
 
 /// Whether a token still works: unexpired, its key exists and is active, its user exists and
