@@ -71,7 +71,8 @@ impl std::fmt::Debug for EmulatorState {
 impl EmulatorState {
     /// Loads the state from `options.data_file` (or bootstraps a fresh organization) and
     /// issues a fresh Org Admin key, revoking the previous bootstrap key. Returns the state
-    /// and the new key.
+    /// and the new key; it does not write `options.bootstrap_credentials` (that is
+    /// [`super::start`]'s job).
     pub fn open(
         options: &EmulatorOptions,
     ) -> Result<(EmulatorState, AccessKeyCredential), EmulatorError> {
