@@ -53,7 +53,13 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
                 rejection.body_text()
             )
         }
-        _ => format!("cannot read the request body: {}", rejection.body_text()),
+        // Too large (413) or unreadable: keep axum's status, in Keystone's format.
+        _ => {
+            return ApiError::new(
+                rejection.status(),
+                format!("cannot read the request body: {}", rejection.body_text()),
+            );
+        }
     };
     ApiError::bad_request(message)
 }

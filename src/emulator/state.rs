@@ -71,7 +71,8 @@ impl std::fmt::Debug for EmulatorState {
 impl EmulatorState {
     /// Loads the state from `options.data_file` (or bootstraps a fresh organization) and
     /// issues a fresh Org Admin key, revoking the previous bootstrap key. Returns the state
-    /// and the new key.
+    /// and the new key; it does not write `options.bootstrap_credentials` (that is
+    /// [`super::start`]'s job).
     pub fn open(
         options: &EmulatorOptions,
     ) -> Result<(EmulatorState, AccessKeyCredential), EmulatorError> {
@@ -159,11 +160,6 @@ impl EmulatorState {
         let inner = self.lock();
         let record = inner.tokens.get(&sha256_hex(token))?;
         token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| record.clone())
-    }
-
-    /// The data file, if the state is persisted.
-    pub fn data_file(&self) -> Option<PathBuf> {
-        self.lock().data_file.clone()
     }
 }
 

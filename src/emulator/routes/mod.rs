@@ -175,7 +175,7 @@ fn project_view(p: &Project) -> wire::Project {
 }
 
 /// The API form of a service account; `None` for a person.
-fn service_account_view(data: &Data, u: &User) -> Option<wire::ServiceAccount> {
+fn service_account_view(u: &User) -> Option<wire::ServiceAccount> {
     let UserKind::ServiceAccount { project_id, status } = &u.kind else {
         return None;
     };
@@ -187,7 +187,6 @@ fn service_account_view(data: &Data, u: &User) -> Option<wire::ServiceAccount> {
         status: status.as_str().to_string(),
         created_at: u.created_at.clone(),
     })
-    .filter(|_| data.projects.contains_key(project_id))
 }
 
 /// `{name}-{project-id}@kc.serviceaccount.com`.

@@ -35,7 +35,7 @@ pub async fn list(
             data.users
                 .values()
                 .filter(|u| query.matches(&u.name))
-                .filter_map(|u| service_account_view(data, u))
+                .filter_map(service_account_view)
                 .filter(|sa| sa.project_id == project_id)
                 .collect(),
         )
@@ -94,7 +94,7 @@ pub async fn create(
             created_at: state::now_rfc3339(),
             kind: UserKind::ServiceAccount { project_id: project_id.clone(), status },
         };
-        let view = service_account_view(data, &user);
+        let view = service_account_view(&user);
         data.users.insert(user.id.clone(), user);
         view.ok_or_else(|| ApiError::internal("new service account has no view"))
     })?;
@@ -120,7 +120,7 @@ pub async fn get(
             &format!("view the service accounts of project `{}`", project.name),
         )?;
         let user = find_service_account(data, &project_id, &user_id)?;
-        let view = service_account_view(data, user)
+        let view = service_account_view(user)
             .ok_or_else(|| state::missing("service account", &user_id))?;
         Ok(Json(ServiceAccountBody {
             service_account: view,
@@ -170,7 +170,7 @@ pub async fn update(
             .users
             .get(&user_id)
             .ok_or_else(|| state::missing("service account", &user_id))?;
-        service_account_view(data, user).ok_or_else(|| state::missing("service account", &user_id))
+        service_account_view(user).ok_or_else(|| state::missing("service account", &user_id))
     })?;
     Ok(Json(ServiceAccountBody {
         service_account: view,

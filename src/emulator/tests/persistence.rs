@@ -1,0 +1,274 @@
+//! Persistence: state survives restarts, the file holds no secret, a corrupt file is refused
+//! and left untouched, bootstrap keys rotate (or are reused in embedded mode), credential
+//! files are private, and a self-mounted router works.
+
+use std::path::Path;
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{Harness, client, keys_path, loopback, parse};
+use crate::emulator::state::sha256_hex;
+use crate::emulator::{
+    EMBEDDED_ADMIN_FILE, EMBEDDED_DATA_FILE, EMBEDDED_DIR, EmulatorError, EmulatorOptions,
+    EmulatorState, router, start, start_embedded,
+};
+use crate::wire::{AccessKeyCredential, ProjectList};
+
+fn options(data_file: &Path) -> EmulatorOptions {
+    EmulatorOptions {
+        data_file: Some(data_file.to_path_buf()),
+        ..Default::default()
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_and_the_file_holds_no_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.json");
+    let h = Harness::with(options(&data_file)).await;
+    let (project, sa, cred) = h.fixture().await;
+    let old_admin = h.emu.admin_credential().clone();
+
+    // Written after each change, before the answer: readable right now.
+    let text = std::fs::read_to_string(&data_file).expect("data file exists");
+    let file: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(file["version"], 1);
+    assert!(text.contains("analytics") && text.contains("etl-runner"));
+    assert!(
+        !text.contains(&cred.secret),
+        "the key secret is never stored"
+    );
+    assert!(
+        !text.contains(&old_admin.secret),
+        "the admin secret is never stored"
+    );
+    assert!(text.contains(&sha256_hex(&cred.secret)), "only its hash");
+    assert!(!text.contains(&h.admin), "tokens are not stored");
+    h.emu.shutdown().await;
+
+    let h = Harness::with(options(&data_file)).await;
+    let list: ProjectList = parse(h.get("/identity/v3/projects").await.ok(200));
+    assert_eq!(list.projects, vec![project]);
+    let keys = h.get(&keys_path(&sa.id)).await;
+    assert_eq!(
+        keys.ok(200)["application_credentials"][0]["id"],
+        json!(cred.id)
+    );
+    h.issue(&cred).await.ok(201);
+    // A new start issues a new Org Admin key and revokes the previous one.
+    assert_ne!(h.emu.admin_credential().id, old_admin.id);
+    h.issue(&old_admin).await.error(401);
+    h.issue(&h.emu.admin_credential().clone()).await.ok(201);
+}
+
+#[tokio::test]
+async fn a_corrupt_data_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.json");
+    let cases: [(&str, &str); 5] = [
+        ("{not json", "corrupt"),
+        ("", "empty"),
+        (r#"{"users": {}}"#, "version"),
+        (r#"{"version": 1, "organization": 3}"#, "corrupt"),
+        (r#"{"version": 99}"#, "version 99"),
+    ];
+    for (content, expected) in cases {
+        std::fs::write(&data_file, content).expect("write");
+        let err = start(loopback(), options(&data_file))
+            .await
+            .expect_err(content);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&data_file.display().to_string()),
+            "names the file: {msg}"
+        );
+        assert!(msg.contains(expected), "{content:?}: {msg}");
+        assert_eq!(
+            std::fs::read_to_string(&data_file).expect("read"),
+            content,
+            "never reset"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_data_file_with_dangling_references_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.json");
+    let h = Harness::with(options(&data_file)).await;
+    let (_, sa, _) = h.fixture().await;
+    h.emu.shutdown().await;
+    let text = std::fs::read_to_string(&data_file).expect("read");
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
+    value["users"]
+        .as_object_mut()
+        .expect("users")
+        .remove(&sa.id);
+    std::fs::write(&data_file, value.to_string()).expect("write");
+    let err = start(loopback(), options(&data_file))
+        .await
+        .expect_err("dangling key owner");
+    assert!(
+        matches!(err, EmulatorError::CorruptDataFile { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("unknown user"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreadable_data_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A directory where the file should be cannot be read as a file.
+    let data_file = dir.path().join("emulator.json");
+    std::fs::create_dir(&data_file).expect("mkdir");
+    let err = start(loopback(), options(&data_file))
+        .await
+        .expect_err("a directory");
+    assert!(matches!(err, EmulatorError::ReadDataFile { .. }), "{err}");
+    assert!(err.to_string().contains("emulator.json"), "{err}");
+}
+
+#[tokio::test]
+async fn bootstrap_credentials_are_written_privately_and_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let creds = dir.path().join("admin.json");
+    let opts = EmulatorOptions {
+        bootstrap_credentials: Some(creds.clone()),
+        ..Default::default()
+    };
+    let h = Harness::with(opts).await;
+    let written: AccessKeyCredential =
+        serde_json::from_str(&std::fs::read_to_string(&creds).expect("written")).expect("json");
+    assert_eq!(&written, h.emu.admin_credential());
+    #[cfg(unix)]
+    assert_eq!(mode(&creds), 0o600);
+    h.issue(&written).await.ok(201);
+
+    let bad = EmulatorOptions {
+        bootstrap_credentials: Some(dir.path().join("missing-dir").join("admin.json")),
+        ..Default::default()
+    };
+    let err = start(loopback(), bad).await.expect_err("parent missing");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
+}
+
+#[tokio::test]
+async fn embedded_mode_persists_and_reuses_a_valid_admin_credential() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = start_embedded(dir.path()).await.expect("starts");
+    assert!(emu.addr().ip().is_loopback());
+    let state_dir = dir.path().join(EMBEDDED_DIR);
+    let admin_file = state_dir.join(EMBEDDED_ADMIN_FILE);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&state_dir), 0o700);
+        assert_eq!(mode(&admin_file), 0o600);
+    }
+    let first = emu.admin_credential().clone();
+    let h = Harness::around(emu).await;
+    h.create_project("analytics").await;
+    h.emu.shutdown().await;
+
+    let emu = start_embedded(dir.path()).await.expect("restarts");
+    assert_eq!(
+        emu.admin_credential(),
+        &first,
+        "a still-valid credential is reused"
+    );
+    let h = Harness::around(emu).await;
+    let list: ProjectList = parse(h.get("/identity/v3/projects").await.ok(200));
+    assert_eq!(list.projects.len(), 1);
+    h.emu.shutdown().await;
+
+    // A tampered credential is replaced by a fresh one, and the file is rewritten.
+    let tampered = AccessKeyCredential {
+        id: first.id.clone(),
+        secret: "wrong".into(),
+    };
+    std::fs::write(&admin_file, serde_json::to_string(&tampered).expect("json")).expect("write");
+    let emu = start_embedded(dir.path()).await.expect("restarts");
+    assert_ne!(emu.admin_credential(), &first);
+    let on_disk: AccessKeyCredential =
+        serde_json::from_str(&std::fs::read_to_string(&admin_file).expect("read")).expect("json");
+    assert_eq!(&on_disk, emu.admin_credential());
+    let h = Harness::around(emu).await;
+    h.issue(&first).await.error(401);
+    assert!(state_dir.join(EMBEDDED_DATA_FILE).exists());
+}
+
+#[tokio::test]
+async fn an_existing_organization_keeps_its_payment_method_setting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.json");
+    let opts = EmulatorOptions {
+        payment_method: false,
+        ..options(&data_file)
+    };
+    let h = Harness::with(opts).await;
+    h.emu.shutdown().await;
+    let h = Harness::with(options(&data_file)).await;
+    let body = json!({"project": {"name": "analytics", "nickname": "A"}});
+    h.post("/identity/v3/projects", body).await.error(403);
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server() {
+    let emu = start(loopback(), EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let url = format!("{}/_emulator/health", emu.base_url());
+    let http = client();
+    assert!(
+        http.get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    );
+    // The client keeps its idle keep-alive connection open: shutdown must not wait on it.
+    let started = std::time::Instant::now();
+    emu.shutdown().await;
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert!(
+        http.get(&url).send().await.is_err(),
+        "nothing listens any more"
+    );
+}
+
+#[tokio::test]
+async fn the_router_can_be_mounted_by_the_caller() {
+    let (state, cred) = EmulatorState::open(&EmulatorOptions::default()).expect("opens");
+    let listener = tokio::net::TcpListener::bind(loopback())
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let body = json!({"auth": {"identity": {"methods": ["application_credential"],
+        "application_credential": {"id": cred.id, "secret": cred.secret}}}});
+    let resp = client()
+        .request(
+            Method::POST,
+            format!("http://{addr}/identity/v3/auth/tokens"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 201);
+    let catalog_url = resp.json::<serde_json::Value>().await.expect("json")["token"]["catalog"][0]
+        ["endpoints"][0]["url"]
+        .clone();
+    assert_eq!(catalog_url, json!(format!("http://{addr}/identity/v3")));
+    server.abort();
+}
