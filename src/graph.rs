@@ -198,7 +198,11 @@ mod tests {
     #[test]
     fn creates_wait_for_their_parents() {
         let plan = diff(
-            &desired(vec![project("p1a", "P", vec![account("sa", vec![key("k")])])]),
+            &desired(vec![project(
+                "p1a",
+                "P",
+                vec![account("sa", vec![key("k")])],
+            )]),
             &live(vec![]),
             NOW,
         )
@@ -220,11 +224,19 @@ mod tests {
             "p1a",
             "P",
             vec![
-                live_account("gone", Status::Active, vec![live_key("a", "", 1), live_key("b", "", 1)]),
+                live_account(
+                    "gone",
+                    Status::Active,
+                    vec![live_key("a", "", 1), live_key("b", "", 1)],
+                ),
                 live_account("kept", Status::Active, vec![live_key("old", "", 1)]),
             ],
         )]);
-        let wanted = desired(vec![project("p1a", "P", vec![account("kept", vec![key("new")])])]);
+        let wanted = desired(vec![project(
+            "p1a",
+            "P",
+            vec![account("kept", vec![key("new")])],
+        )]);
         let plan = diff(&wanted, &current, NOW).unwrap();
         let graph = OperationGraph::build(&plan);
         let gone = position(&plan, "service_account.p1a/gone");
@@ -235,7 +247,10 @@ mod tests {
         expected.sort_unstable();
         assert_eq!(graph.dependencies(gone), expected);
         let new = position(&plan, "access_key.p1a/kept/new");
-        assert_eq!(graph.dependencies(new), vec![position(&plan, "access_key.p1a/kept/old")]);
+        assert_eq!(
+            graph.dependencies(new),
+            vec![position(&plan, "access_key.p1a/kept/old")]
+        );
     }
 
     #[test]
@@ -243,16 +258,26 @@ mod tests {
         let wanted = desired(vec![project(
             "p1a",
             "P",
-            vec![account("sa", vec![key_described("a", "x"), key_described("b", "y")])],
+            vec![account(
+                "sa",
+                vec![key_described("a", "x"), key_described("b", "y")],
+            )],
         )]);
         let current = live(vec![live_project(
             "p1a",
             "P",
-            vec![live_account("sa", Status::Active, vec![live_key("a", "", 1), live_key("b", "", 1)])],
+            vec![live_account(
+                "sa",
+                Status::Active,
+                vec![live_key("a", "", 1), live_key("b", "", 1)],
+            )],
         )]);
         let plan = diff(&wanted, &current, NOW).unwrap();
         let graph = OperationGraph::build(&plan);
-        let (a, b) = (position(&plan, "access_key.p1a/sa/a"), position(&plan, "access_key.p1a/sa/b"));
+        let (a, b) = (
+            position(&plan, "access_key.p1a/sa/a"),
+            position(&plan, "access_key.p1a/sa/b"),
+        );
         assert_eq!(graph.dependencies(b), vec![a]);
     }
 

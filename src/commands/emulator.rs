@@ -14,14 +14,16 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<i32> {
         ..EmulatorOptions::default()
     };
     let running = emulator::start(args.listen, options).await?;
+    let credentials = match &args.bootstrap_credentials {
+        Some(path) => format!("; Org Admin access key in {}", path.display()),
+        None => String::new(),
+    };
+    // One line, so a reader that stops after it never makes a later write fail.
     eprintln!(
-        "kcform emulator listening on {} (identity at {}/identity/v3); Ctrl-C stops it",
+        "kcform emulator listening on {} (identity at {}/identity/v3){credentials}; Ctrl-C stops it",
         running.base_url(),
         running.base_url()
     );
-    if let Some(path) = &args.bootstrap_credentials {
-        eprintln!("Org Admin access key written to {}", path.display());
-    }
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;

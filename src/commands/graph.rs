@@ -16,7 +16,10 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
 /// The operation graph of the current plan.
 pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
     let planned = super::make_plan(&args.path, settings, None, &[]).await?;
-    print!("{}", OperationGraph::build(&planned.plan).to_dot(&planned.plan));
+    print!(
+        "{}",
+        OperationGraph::build(&planned.plan).to_dot(&planned.plan)
+    );
     planned.connection.close().await;
     Ok(exit::SUCCESS)
 }

@@ -15,8 +15,14 @@ fn graph_prints_dot_offline() {
     );
     let run = world.kcform(&["graph", "."]).expect_code(0);
     assert!(run.stdout.starts_with("digraph kcform {"), "{}", run.stdout);
-    assert!(run.stdout.contains("\"access_key.analytics/etl/ci\" -> \"service_account.analytics/etl\";"));
-    assert!(run.stdout.contains("\"service_account.analytics/etl\" -> \"project.analytics\";"));
+    assert!(
+        run.stdout
+            .contains("\"access_key.analytics/etl/ci\" -> \"service_account.analytics/etl\";")
+    );
+    assert!(
+        run.stdout
+            .contains("\"service_account.analytics/etl\" -> \"project.analytics\";")
+    );
 }
 
 #[test]
@@ -27,9 +33,19 @@ fn graph_operations_shows_the_apply_order_of_the_plan() {
         "[project.analytics]\nnickname = \"A\"\n\n[project.analytics.service_account.etl.access_key.ci]\n",
     );
     let run = world.kcform(&["graph", "--operations", "."]).expect_code(0);
-    assert!(run.stdout.starts_with("digraph operations {"), "{}", run.stdout);
-    assert!(run.stdout.contains("\"project.analytics\" -> \"service_account.analytics/etl\";"));
-    assert!(run.stdout.contains("\"service_account.analytics/etl\" -> \"access_key.analytics/etl/ci\";"));
+    assert!(
+        run.stdout.starts_with("digraph operations {"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\"project.analytics\" -> \"service_account.analytics/etl\";")
+    );
+    assert!(
+        run.stdout
+            .contains("\"service_account.analytics/etl\" -> \"access_key.analytics/etl/ci\";")
+    );
     world.apply();
     world.assert_converged();
 }
@@ -49,15 +65,14 @@ fn the_standalone_emulator_serves_kcform_and_keeps_its_state() {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        std::io::BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        stderr.read_line(&mut first).unwrap();
         let url = first
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {first:?}"))
             .to_string();
-        (child, url)
+        (child, url, stderr)
     };
     let run = |url: &str, args: &[&str]| {
         let admin: serde_json::Value =
@@ -66,12 +81,21 @@ fn the_standalone_emulator_serves_kcform_and_keeps_its_state() {
             .args(args)
             .current_dir(work.path())
             .env("KCFORM_ENDPOINT", url)
-            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", admin["id"].as_str().unwrap())
-            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", admin["secret"].as_str().unwrap())
+            .env(
+                "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID",
+                admin["id"].as_str().unwrap(),
+            )
+            .env(
+                "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+                admin["secret"].as_str().unwrap(),
+            )
             .env("NO_COLOR", "1")
             .output()
             .unwrap();
-        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
     };
     std::fs::write(
         work.path().join("main.toml"),
@@ -79,23 +103,30 @@ fn the_standalone_emulator_serves_kcform_and_keeps_its_state() {
     )
     .unwrap();
 
-    let (mut server, url) = start();
+    let (mut server, url, _stderr) = start();
     let (code, stdout) = run(&url, &["apply", "--auto-approve", "."]);
     assert_eq!(code, Some(0), "{stdout}");
     server.kill().unwrap();
     server.wait().unwrap();
 
     // A restarted server keeps the state and issues a fresh admin key.
-    let (mut server, url) = start();
+    let (mut server, url, _stderr) = start();
     let (code, stdout) = run(&url, &["plan", "--detailed-exitcode", "."]);
     server.kill().unwrap();
     server.wait().unwrap();
-    assert_eq!(stdout.trim(), "No changes. Remote objects match the configuration.");
+    assert_eq!(
+        stdout.trim(),
+        "No changes. Remote objects match the configuration."
+    );
     assert_eq!(code, Some(0));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&credentials).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&credentials)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
     }
 }
