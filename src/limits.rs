@@ -59,6 +59,10 @@ pub const PROJECT_NAME_MAX: usize = 30;
 pub const PROJECT_NICKNAME_MAX: usize = 50;
 /// Project description length (*assumed*).
 pub const PROJECT_DESCRIPTION_MAX: usize = 200;
+/// Page size of a list route when `limit` is not given (kcform's API, docs/api.md).
+pub const PAGE_LIMIT_DEFAULT: usize = 100;
+/// Largest `limit` a list route accepts; the client always asks for this many.
+pub const PAGE_LIMIT_MAX: usize = 1000;
 /// Keystone token lifetime (documented: 12 h).
 pub const TOKEN_LIFETIME_SECS: i64 = 12 * 60 * 60;
 /// Default number of operations kcform runs at once.

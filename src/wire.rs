@@ -328,6 +328,13 @@ pub struct ServiceAgent {
     pub created_at: String,
 }
 
+/// `{"service_agent": …}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceAgentBody {
+    /// The agent.
+    pub service_agent: ServiceAgent,
+}
+
 /// `{"service_agents": […], "pagination": …}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceAgentList {

@@ -40,4 +40,4 @@ pub fn access_key(user_id: &str, key_id: &str) -> String {
 }
 
 /// Page size the client asks for (the API's maximum).
-pub const PAGE_LIMIT: usize = 1000;
+pub const PAGE_LIMIT: usize = crate::limits::PAGE_LIMIT_MAX;

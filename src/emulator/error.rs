@@ -34,6 +34,18 @@ pub enum EmulatorError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Another process serves the same data file.
+    #[error(
+        "the emulator data file {} is in use by another kcform process (lock {}); wait for it to finish",
+        path.display(),
+        lock.display()
+    )]
+    DataFileInUse {
+        /// The data file.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// The data file was written by an incompatible emulator.
     #[error(
         "the emulator data file {} has format version {found}; this kcform reads version {expected}",

@@ -12,10 +12,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::wire::Pagination;
 
-/// Page size when `limit` is not given (docs/api.md).
-pub const DEFAULT_LIMIT: usize = 100;
-/// Largest accepted `limit` (docs/api.md).
-pub const MAX_LIMIT: usize = 1000;
+pub use crate::limits::{PAGE_LIMIT_DEFAULT as DEFAULT_LIMIT, PAGE_LIMIT_MAX as MAX_LIMIT};
 
 /// A JSON request body; any problem answers 400 with the Keystone error body.
 #[derive(Debug, Clone)]

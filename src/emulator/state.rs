@@ -42,6 +42,9 @@ pub struct TokenRecord {
 struct Inner {
     data: Data,
     data_file: Option<PathBuf>,
+    /// Held for the state's lifetime so two processes never serve one data file (each would
+    /// overwrite the other's changes).
+    _data_lock: Option<std::fs::File>,
     /// Keyed by the hex SHA-256 of the token string, so the table never holds a usable token.
     tokens: HashMap<String, TokenRecord>,
 }
@@ -87,6 +90,10 @@ impl EmulatorState {
         payment_method: bool,
         reuse: Option<&AccessKeyCredential>,
     ) -> Result<Opened, EmulatorError> {
+        let data_lock = match &data_file {
+            Some(path) => Some(store::lock_data_file(path, store::DATA_LOCK_WAIT)?),
+            None => None,
+        };
         let loaded = match &data_file {
             Some(path) => store::load(path)?,
             None => None,
@@ -104,6 +111,7 @@ impl EmulatorState {
             inner: Arc::new(Mutex::new(Inner {
                 data,
                 data_file,
+                _data_lock: data_lock,
                 tokens: HashMap::new(),
             })),
         };

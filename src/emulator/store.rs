@@ -396,3 +396,53 @@ impl Data {
         Ok(())
     }
 }
+
+/// How long a second process waits for the data file before giving up.
+pub const DATA_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes the exclusive lock `<data file>.lock` (an OS file lock, released when the returned
+/// file is dropped or the process dies), waiting up to `wait` for another holder.
+pub fn lock_data_file(
+    path: &Path,
+    wait: std::time::Duration,
+) -> Result<std::fs::File, EmulatorError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| EmulatorError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| EmulatorError::WriteFile {
+            path: lock_path.clone(),
+            source,
+        })?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EmulatorError::DataFileInUse {
+                    path: path.to_path_buf(),
+                    lock: lock_path,
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(EmulatorError::WriteFile {
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
+    }
+}

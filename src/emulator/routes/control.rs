@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::agent_view;
-use super::service_accounts::AgentBody;
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath};
 use crate::emulator::state::{self, EmulatorState};
 use crate::emulator::store::{Agent, OrgRole, ProjectRole, User, UserKind};
 use crate::limits::check_length;
+use crate::wire::ServiceAgentBody;
 use crate::wire::{AccessKeyCredential, EmulatorUser, EmulatorUserRequest};
 
 /// Longest user name `POST /_emulator/users` accepts (an emulator-only rule: KakaoCloud users
@@ -105,7 +105,7 @@ pub async fn create_user(
 pub async fn enable_service(
     State(state): State<EmulatorState>,
     ApiPath((name, service)): ApiPath<(String, String)>,
-) -> ApiResult<(StatusCode, Json<AgentBody>)> {
+) -> ApiResult<(StatusCode, Json<ServiceAgentBody>)> {
     check_service_name(&service)?;
     let (created, agent) = state.write(|data| {
         let project = data
@@ -137,7 +137,7 @@ pub async fn enable_service(
     };
     Ok((
         status,
-        Json(AgentBody {
+        Json(ServiceAgentBody {
             service_agent: agent_view(&agent),
         }),
     ))

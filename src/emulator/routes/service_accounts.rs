@@ -14,7 +14,7 @@ use crate::emulator::store::{AccountStatus, KeyStatus, User, UserKind};
 use crate::limits::{MAX_SERVICE_ACCOUNTS_PER_PROJECT, NameKind, check_name};
 use crate::wire::{
     CreateServiceAccountBody, ServiceAccountBody, ServiceAccountList, ServiceAgent,
-    ServiceAgentList, UpdateServiceAccountBody,
+    ServiceAgentBody, ServiceAgentList, UpdateServiceAccountBody,
 };
 
 /// `GET …/projects/{project_id}/service_accounts`, ordered by name.
@@ -243,7 +243,7 @@ pub async fn get_agent(
     State(state): State<EmulatorState>,
     caller: Caller,
     ApiPath((project_id, agent_id)): ApiPath<(String, String)>,
-) -> ApiResult<Json<AgentBody>> {
+) -> ApiResult<Json<ServiceAgentBody>> {
     state.read(|data| {
         let project = find_project(data, &project_id)?;
         caller.require(
@@ -255,7 +255,7 @@ pub async fn get_agent(
             .get(&agent_id)
             .filter(|a| a.project_id == project_id)
             .map(|a| {
-                Json(AgentBody {
+                Json(ServiceAgentBody {
                     service_agent: agent_view(a),
                 })
             })
@@ -273,11 +273,4 @@ pub async fn agents_read_only(_caller: Caller) -> ApiError {
         "service agents are created and managed by KakaoCloud and are read-only; \
          they cannot be created, changed or deleted",
     )
-}
-
-/// `{"service_agent": …}`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct AgentBody {
-    /// The agent.
-    pub service_agent: ServiceAgent,
 }

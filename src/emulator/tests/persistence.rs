@@ -272,3 +272,21 @@ async fn the_router_can_be_mounted_by_the_caller() {
     assert_eq!(catalog_url, json!(format!("http://{addr}/identity/v3")));
     server.abort();
 }
+
+#[test]
+fn a_data_file_is_served_by_one_process_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("state.json");
+    let held = crate::emulator::store::lock_data_file(&data, std::time::Duration::ZERO).unwrap();
+    let refused =
+        crate::emulator::store::lock_data_file(&data, std::time::Duration::from_millis(200))
+            .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("in use by another kcform process"),
+        "{refused}"
+    );
+    drop(held);
+    assert!(crate::emulator::store::lock_data_file(&data, std::time::Duration::ZERO).is_ok());
+}
