@@ -29,6 +29,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the changes.
     Apply(ApplyArgs),
+    /// Render a saved plan.
+    Show(ShowArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(GraphArgs),
     /// Run the built-in emulator as an HTTP server.
@@ -60,6 +62,22 @@ pub struct GraphArgs {
 pub enum Format {
     /// Terraform-style text.
     Human,
+    /// kcform's JSON document (docs/plan-json.md).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// Terraform's JSON plan representation 1.2, for plan-JSON tools and OPA policies.
+    TerraformJson,
+}
+
+/// `kcform show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `kcform plan --out`.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// `kcform plan`.
@@ -77,6 +95,15 @@ pub struct PlanArgs {
     /// Plan only this address and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
+    /// Leave out this address and what depends on it (repeatable).
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub excludes: Vec<Address>,
+    /// Save the plan to FILE for `kcform apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write kcform's JSON plan to FILE (stdout keeps --format).
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
 }
 
 /// `kcform apply`.
@@ -94,6 +121,18 @@ pub struct ApplyArgs {
     /// Apply only this address and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
+    /// Leave out this address and what depends on it (repeatable).
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub excludes: Vec<Address>,
+    /// Apply exactly this saved plan (refused if the live objects changed since).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "excludes", "expect_checksum"])]
+    pub plan: Option<PathBuf>,
+    /// Refuse unless the fresh plan's checksum is SUM (as printed by `kcform plan`).
+    #[arg(long, value_name = "SUM")]
+    pub expect_checksum: Option<String>,
+    /// Apply even when a safety rail (mass deletion) refuses the plan.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `kcform emulator`.

@@ -22,4 +22,5 @@ pub mod plan;
 pub mod render;
 pub mod secret;
 pub mod settings;
+pub mod snapshot;
 pub mod wire;

@@ -3,8 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
 use time::OffsetDateTime;
 
+use crate::address::Address;
 use crate::model::Status;
 
 /// Every live object kcform may manage, by name.
@@ -77,4 +81,67 @@ pub struct LiveAccessKey {
     pub created_at: Option<OffsetDateTime>,
     /// The `rotation` keeper value the key was created with, when kcform recorded it.
     pub rotation: Option<String>,
+}
+
+impl Live {
+    /// A fingerprint (`sha256:<hex>` of its attributes) of every live object read, by address
+    /// (a deposed key as `<address>#<id>`), so a saved plan can tell whether anything changed
+    /// between plan and apply.
+    pub fn fingerprints(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for project in self.projects.values() {
+            out.insert(
+                Address::project(&project.name).to_string(),
+                fingerprint(&json!([
+                    project.id,
+                    project.name,
+                    project.nickname,
+                    project.description
+                ])),
+            );
+            for account in project.service_accounts.values() {
+                out.insert(
+                    Address::service_account(&project.name, &account.name).to_string(),
+                    fingerprint(&json!([
+                        account.id,
+                        account.name,
+                        account.email,
+                        account.status.as_str()
+                    ])),
+                );
+                for key in account.access_keys.values() {
+                    let address = Address::access_key(&project.name, &account.name, &key.name);
+                    out.insert(address.to_string(), key_fingerprint(key));
+                }
+                for key in &account.deposed_keys {
+                    let address = Address::access_key(&project.name, &account.name, &key.name);
+                    out.insert(format!("{address}#{}", key.id), key_fingerprint(key));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn key_fingerprint(key: &LiveAccessKey) -> String {
+    let status = match key.status {
+        KeyStatus::Active => "active",
+        KeyStatus::Expired => "expired",
+    };
+    let created = key.created_at.map(|t| t.unix_timestamp());
+    fingerprint(&json!([
+        key.id,
+        key.remote_name,
+        key.description,
+        status,
+        created,
+        key.rotation
+    ]))
+}
+
+fn fingerprint(value: &serde_json::Value) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(value.to_string().as_bytes()))
+    )
 }

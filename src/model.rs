@@ -36,6 +36,9 @@ pub struct Desired {
     pub config_dir: PathBuf,
     /// Every file that was read, in read order.
     pub files: Vec<PathBuf>,
+    /// `sha256:<hex>` over every file's name and text, in read order: what a saved plan was
+    /// made from.
+    pub digest: String,
 }
 
 /// Where the IAM API is.
@@ -113,6 +116,16 @@ pub struct ProjectSpec {
     pub service_accounts: BTreeMap<String, ServiceAccountSpec>,
     /// Where `[project.<name>]` is declared.
     pub origin: Origin,
+}
+
+impl ProjectSpec {
+    /// True when the project's `ignore` globs match a service-account name: kcform leaves that
+    /// account (and its keys) alone.
+    pub fn ignores(&self, service_account: &str) -> bool {
+        self.ignore.iter().any(|pattern| {
+            glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(service_account))
+        })
+    }
 }
 
 /// Service-account status.

@@ -15,6 +15,8 @@ pub const CREDENTIAL_ID_ENV: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID";
 pub const CREDENTIAL_SECRET_ENV: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET";
 /// Overrides `provider.endpoint`.
 pub const ENDPOINT_ENV: &str = "KCFORM_ENDPOINT";
+/// GitHub Actions' job summary file.
+pub const STEP_SUMMARY_ENV: &str = "GITHUB_STEP_SUMMARY";
 /// Pins the clock (RFC 3339) so `max_age` can be tested.
 pub const NOW_ENV: &str = "KCFORM_NOW";
 
@@ -33,6 +35,8 @@ pub struct GlobalSettings {
     pub now: OffsetDateTime,
     /// stdin is a terminal (apply may ask for `yes`).
     pub interactive: bool,
+    /// `GITHUB_STEP_SUMMARY`: a file `plan` appends its markdown to.
+    pub step_summary: Option<std::path::PathBuf>,
 }
 
 /// Why the environment cannot be used.
@@ -89,6 +93,7 @@ impl GlobalSettings {
             endpoint_override: var(ENDPOINT_ENV),
             now,
             interactive: std::io::stdin().is_terminal(),
+            step_summary: var(STEP_SUMMARY_ENV).map(std::path::PathBuf::from),
         })
     }
 }

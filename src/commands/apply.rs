@@ -7,39 +7,62 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
 
+use super::{Planned, Selection};
 use crate::apply::sink::Sink;
 use crate::apply::{self, ApplyOptions, ApplyReport, OperationReport, Outcome};
 use crate::cli::ApplyArgs;
+use crate::exit::{self, CodedError};
 use crate::live::Live;
 use crate::model::{Desired, SecretsSink};
 use crate::plan::{Action, Plan};
 use crate::render::{Palette, human};
 use crate::settings::GlobalSettings;
-use crate::{exit, keepers};
+use crate::{keepers, snapshot};
 
 /// Runs it.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let parallelism = args.parallelism;
-    let planned = super::make_plan(&args.path, settings, parallelism, &args.targets).await?;
+    let planned = match &args.plan {
+        Some(file) => from_saved(file, args, settings).await?,
+        None => fresh(args, settings).await?,
+    };
     let palette = Palette::new(settings.color_stdout);
     print!("{}", human::render(&planned.plan, &palette));
+    let previous = snapshot::load(&planned.desired.config_dir)?;
     if planned.plan.is_empty() {
-        record_keepers(
-            &planned.desired,
-            &planned.live,
+        let report = ApplyReport::default();
+        record_keepers(&planned.desired, &planned.live, &planned.plan, &report)?;
+        snapshot::record_apply(
+            &planned.desired.config_dir,
+            previous,
             &planned.plan,
-            &ApplyReport::default(),
+            &report,
         )?;
         planned.connection.close().await;
         return Ok(exit::SUCCESS);
     }
-    if !args.auto_approve {
+    if !args.force {
+        let problems = crate::plan::safety::mass_deletions(&planned.plan, &planned.live);
+        if !problems.is_empty() {
+            planned.connection.close().await;
+            return Err(CodedError {
+                code: exit::SAFETY_RAIL,
+                message: format!(
+                    "apply refused by the mass-deletion safety rail:\n  - {}\nhint: review the plan; if these deletions are intended, run again with `--force`",
+                    problems.join("\n  - ")
+                ),
+            }
+            .into());
+        }
+    }
+    if args.plan.is_none() && !args.auto_approve {
         confirm(settings)?;
     }
     let stop = Arc::new(AtomicBool::new(false));
     watch_interrupts(Arc::clone(&stop));
     let options = ApplyOptions {
-        parallelism: parallelism.unwrap_or(planned.desired.provider.parallelism),
+        parallelism: args
+            .parallelism
+            .unwrap_or(planned.desired.provider.parallelism),
         sink: sink(&planned.desired),
         stop,
     };
@@ -50,10 +73,92 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
         print_progress,
     )
     .await;
-    let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report);
+    let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report)
+        .and_then(|()| {
+            snapshot::record_apply(
+                &planned.desired.config_dir,
+                previous,
+                &planned.plan,
+                &report,
+            )
+            .map_err(anyhow::Error::from)
+        });
     planned.connection.close().await;
     recorded?;
     finish(&report)
+}
+
+/// A fresh plan, checked against `--expect-checksum`.
+async fn fresh(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<Planned> {
+    let selection = Selection {
+        targets: &args.targets,
+        excludes: &args.excludes,
+    };
+    let planned = super::make_plan(&args.path, settings, args.parallelism, &selection).await?;
+    if let Some(expected) = &args.expect_checksum
+        && &planned.checksum != expected
+    {
+        planned.connection.close().await;
+        return Err(CodedError {
+            code: exit::STALE_PLAN,
+            message: format!(
+                "the plan's checksum is {} but --expect-checksum is {expected}: the configuration or the live objects changed since that plan was reviewed; nothing was applied",
+                planned.checksum
+            ),
+        }
+        .into());
+    }
+    Ok(planned)
+}
+
+/// The saved plan in `file`, refused when the configuration or any live object it read has
+/// changed since.
+async fn from_saved(
+    file: &std::path::Path,
+    args: &ApplyArgs,
+    settings: &GlobalSettings,
+) -> anyhow::Result<Planned> {
+    let saved = super::show::read_saved(file)?;
+    let (desired, connection) = super::connect(&args.path, settings, args.parallelism).await?;
+    let stale = |message: String| -> anyhow::Error {
+        CodedError {
+            code: exit::STALE_PLAN,
+            message: format!(
+                "{message}\nNothing was applied. Make a new plan with `kcform plan --out {}`.",
+                file.display()
+            ),
+        }
+        .into()
+    };
+    if desired.digest != saved.config_digest {
+        connection.close().await;
+        return Err(stale(format!(
+            "the configuration at {} changed since the plan {} was made",
+            args.path.display(),
+            file.display()
+        )));
+    }
+    let live = super::read_live(&desired, &connection).await?;
+    let fingerprints = live.fingerprints();
+    let changed = saved.stale(&fingerprints);
+    if !changed.is_empty() {
+        connection.close().await;
+        return Err(stale(format!(
+            "the saved plan {} is stale: {} live object(s) changed since it was made:\n  - {}",
+            file.display(),
+            changed.len(),
+            changed.join("\n  - ")
+        )));
+    }
+    Ok(Planned {
+        desired,
+        connection,
+        live,
+        plan: saved.plan,
+        projects: saved.projects,
+        fingerprints,
+        checksum: saved.checksum,
+    })
 }
 
 fn sink(desired: &Desired) -> Sink {

@@ -15,7 +15,11 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
 
 /// The operation graph of the current plan.
 pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let planned = super::make_plan(&args.path, settings, None, &[]).await?;
+    let everything = super::Selection {
+        targets: &[],
+        excludes: &[],
+    };
+    let planned = super::make_plan(&args.path, settings, None, &everything).await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)

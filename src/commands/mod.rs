@@ -4,6 +4,7 @@ mod apply;
 mod emulator;
 mod graph;
 mod plan;
+mod show;
 mod validate;
 
 use std::collections::BTreeSet;
@@ -11,13 +12,14 @@ use std::collections::BTreeSet;
 use anyhow::Context as _;
 
 use crate::address::Address;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Format};
 use crate::connection::Connection;
 use crate::live::Live;
 use crate::model::Desired;
 use crate::plan::Plan;
+use crate::render::{Palette, human, json, markdown, terraform_json};
 use crate::settings::GlobalSettings;
-use crate::{config, exit, keepers};
+use crate::{config, exit, keepers, snapshot};
 
 /// Runs the command line and returns the process exit code. Errors are printed here, once.
 pub fn run(cli: Cli) -> i32 {
@@ -33,6 +35,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Graph(args) => graph::run(&args),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::run(&args, &settings))),
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(apply::run(&args, &settings))),
+        Command::Show(args) => show::run(&args, &settings),
         Command::Emulator(args) => runtime().and_then(|rt| rt.block_on(emulator::run(&args))),
     };
     match result {
@@ -64,29 +67,74 @@ pub(crate) struct Planned {
     pub connection: Connection,
     pub live: Live,
     pub plan: Plan,
+    /// The declared projects that were read, in name order.
+    pub projects: Vec<String>,
+    /// Fingerprints of every live object read.
+    pub fingerprints: std::collections::BTreeMap<String, String>,
+    /// The plan's checksum (what `--expect-checksum` compares).
+    pub checksum: String,
 }
 
-/// Loads the configuration, reads the live objects and makes the plan.
+/// Which part of the plan to keep.
+pub(crate) struct Selection<'a> {
+    pub targets: &'a [Address],
+    pub excludes: &'a [Address],
+}
+
+/// Loads the configuration and connects for it.
+pub(crate) async fn connect(
+    path: &std::path::Path,
+    settings: &GlobalSettings,
+    parallelism: Option<usize>,
+) -> anyhow::Result<(Desired, Connection)> {
+    let desired = config::load(path)?;
+    let parallelism = parallelism.unwrap_or(desired.provider.parallelism);
+    let connection = Connection::open(&desired, settings, parallelism).await?;
+    Ok((desired, connection))
+}
+
+/// Reads the live objects of the declared projects.
+pub(crate) async fn read_live(desired: &Desired, connection: &Connection) -> anyhow::Result<Live> {
+    let keepers = keepers::load(&desired.config_dir)?;
+    let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
+    crate::cloud::read_live(&connection.client, &declared, &keepers)
+        .await
+        .context("cannot read the live objects")
+}
+
+/// Loads the configuration, reads the live objects and makes the (selected) plan.
 pub(crate) async fn make_plan(
     path: &std::path::Path,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
-    targets: &[Address],
+    selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
-    let desired = config::load(path)?;
-    let keepers = keepers::load(&desired.config_dir)?;
-    let parallelism = parallelism.unwrap_or(desired.provider.parallelism);
-    let connection = Connection::open(&desired, settings, parallelism).await?;
-    let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
-    let live = crate::cloud::read_live(&connection.client, &declared, &keepers)
-        .await
-        .context("cannot read the live objects")?;
-    let plan = crate::plan::diff(&desired, &live, settings.now)?;
-    let plan = crate::plan::targeted(plan, targets);
+    let (desired, connection) = connect(path, settings, parallelism).await?;
+    let live = read_live(&desired, &connection).await?;
+    let mut plan = crate::plan::diff(&desired, &live, settings.now)?;
+    plan.drift = crate::plan::drift::detect(&snapshot::load(&desired.config_dir)?, &live, &desired);
+    let plan = crate::plan::targeted(plan, selection.targets);
+    let plan = crate::plan::excluded(plan, selection.excludes);
+    let projects: Vec<String> = desired.projects.keys().cloned().collect();
+    let fingerprints = live.fingerprints();
+    let checksum = crate::plan::saved::checksum(&desired.digest, &projects, &fingerprints, &plan);
     Ok(Planned {
         desired,
         connection,
         live,
         plan,
+        projects,
+        fingerprints,
+        checksum,
     })
+}
+
+/// Renders a plan in the chosen format.
+pub(crate) fn render(plan: &Plan, format: Format, checksum: &str, color: bool) -> String {
+    match format {
+        Format::Human => human::render(plan, &Palette::new(color)),
+        Format::Json => json::render(plan, checksum),
+        Format::Markdown => markdown::render(plan, checksum),
+        Format::TerraformJson => terraform_json::render(plan),
+    }
 }

@@ -1,22 +1,82 @@
-//! `kcform plan`: shows what apply would change. Takes no lock and changes nothing.
+//! `kcform plan`: shows what apply would change, optionally saves it (`--out`) and writes a
+//! JSON copy (`--json-out`) and the GitHub job summary. Takes no lock and changes nothing.
 
+use std::io::Write as _;
+
+use anyhow::Context as _;
+
+use super::{Selection, render};
 use crate::cli::{Format, PlanArgs};
 use crate::exit;
-use crate::render::{Palette, human};
+use crate::plan::saved::SavedPlan;
+use crate::render::{json, markdown};
 use crate::settings::GlobalSettings;
 
 /// Runs it.
 pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let planned = super::make_plan(&args.path, settings, None, &args.targets).await?;
-    let text = match args.format {
-        Format::Human => human::render(&planned.plan, &Palette::new(settings.color_stdout)),
+    let selection = Selection {
+        targets: &args.targets,
+        excludes: &args.excludes,
     };
-    print!("{text}");
-    let empty = planned.plan.is_empty();
+    let planned = super::make_plan(&args.path, settings, None, &selection).await?;
     planned.connection.close().await;
-    Ok(if args.detailed_exitcode && !empty {
+    let plan = &planned.plan;
+    print!(
+        "{}",
+        render(plan, args.format, &planned.checksum, settings.color_stdout)
+    );
+    if args.format == Format::Human && !plan.is_empty() {
+        eprintln!("\nPlan checksum: {}", planned.checksum);
+    }
+    if let Some(path) = &args.json_out {
+        write_file(path, &json::render(plan, &planned.checksum))?;
+    }
+    if let Some(path) = &args.out {
+        let created_at = settings
+            .now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let saved = SavedPlan::new(
+            plan.clone(),
+            planned.desired.digest.clone(),
+            planned.projects.clone(),
+            planned.fingerprints.clone(),
+            created_at,
+        );
+        write_file(path, &saved.to_json())?;
+        eprintln!(
+            "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    kcform apply --plan {}",
+            path.display(),
+            path.display()
+        );
+    }
+    if let Some(path) = &settings.step_summary {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the job summary {}", path.display()))?;
+        file.write_all(markdown::render(plan, &planned.checksum).as_bytes())
+            .with_context(|| format!("cannot write the job summary {}", path.display()))?;
+    }
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
         exit::CHANGES_PRESENT
     } else {
         exit::SUCCESS
     })
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.write_all(text.as_bytes())
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

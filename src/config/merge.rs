@@ -293,5 +293,6 @@ pub(crate) fn merge(
         projects,
         config_dir: config_dir.to_path_buf(),
         files: sources.iter().map(|s| s.path.clone()).collect(),
+        digest: String::new(),
     }
 }

@@ -127,12 +127,32 @@ fn check(
             complete = false;
         }
     }
-    let desired = merge::merge(files, &sources, complete, config_dir, &mut problems);
+    let mut desired = merge::merge(files, &sources, complete, config_dir, &mut problems);
     if problems.is_empty() {
+        desired.digest = digest(&sources);
         Ok(desired)
     } else {
         Err(ConfigError::new(problems, &sources))
     }
+}
+
+/// `sha256:<hex>` over each file's name (not its directory, so a checkout elsewhere digests
+/// the same) and text.
+fn digest(sources: &[SourceFile]) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    for source in sources {
+        let name = source
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(source.text.as_bytes());
+        hasher.update([0]);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -149,8 +149,26 @@ fn the_spec_example_parses_into_the_exact_model() {
         projects: BTreeMap::from([("analytics".to_string(), project)]),
         config_dir: "infra".into(),
         files: vec!["infra/kc.toml".into()],
+        digest: desired.digest.clone(),
     };
     assert_eq!(desired, expected);
+    assert!(desired.digest.starts_with("sha256:") && desired.digest.len() == 71);
+}
+
+#[test]
+fn the_digest_follows_the_text_and_file_names_but_not_their_directory() {
+    let text = "[project.web]\nnickname = \"Web\"\n";
+    let digest = |path: &str, text: &str| {
+        load_sources(vec![(path.into(), text.to_string())], Path::new("."))
+            .unwrap()
+            .digest
+    };
+    assert_eq!(digest("a/kc.toml", text), digest("b/kc.toml", text));
+    assert_ne!(digest("a/kc.toml", text), digest("a/other.toml", text));
+    assert_ne!(
+        digest("a/kc.toml", text),
+        digest("a/kc.toml", &text.replace("Web", "Web2"))
+    );
 }
 
 #[test]

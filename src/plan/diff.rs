@@ -10,7 +10,7 @@ use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccoun
 use crate::model::{AccessKeySpec, Desired, ProjectSpec, ServiceAccountSpec, Status};
 
 use super::slots::replace_order;
-use super::{Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, display_key};
+use super::{Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, Unchanged, display_key};
 
 /// Reasons the configuration cannot be planned; each names the address and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +25,7 @@ pub fn diff(desired: &Desired, live: &Live, now: OffsetDateTime) -> Result<Plan,
     let mut differ = Differ {
         now,
         changes: Vec::new(),
+        unchanged: Vec::new(),
         problems: Vec::new(),
     };
     for project in desired.projects.values() {
@@ -43,12 +44,19 @@ pub fn diff(desired: &Desired, live: &Live, now: OffsetDateTime) -> Result<Plan,
     }
     let mut changes = differ.changes;
     changes.sort_by_key(display_key);
-    Ok(Plan { changes })
+    let mut unchanged = differ.unchanged;
+    unchanged.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Plan {
+        changes,
+        unchanged,
+        drift: Vec::new(),
+    })
 }
 
 struct Differ {
     now: OffsetDateTime,
     changes: Vec<Change>,
+    unchanged: Vec<Unchanged>,
     problems: Vec<String>,
 }
 
@@ -153,6 +161,13 @@ impl Differ {
         });
     }
 
+    fn keep(&mut self, address: Address, attributes: Attributes) {
+        self.unchanged.push(Unchanged {
+            address,
+            attributes,
+        });
+    }
+
     fn check_not_renamed(&mut self, project: &ProjectSpec, live: &Live) {
         let lookalike = live
             .undeclared_projects
@@ -232,6 +247,11 @@ impl Differ {
                 Vec::new(),
                 ids.clone(),
             );
+        } else {
+            self.keep(
+                Address::project(&project.name),
+                live_project_attributes(live),
+            );
         }
         for account in project.service_accounts.values() {
             match live.service_accounts.get(&account.name) {
@@ -239,15 +259,10 @@ impl Differ {
                 None => self.new_account(project, account, ids.clone()),
             }
         }
-        let ignored = |name: &str| {
-            project.ignore.iter().any(|pattern| {
-                glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(name))
-            })
-        };
         let mut deleted = 0;
         for live_account in live.service_accounts.values() {
             if project.service_accounts.contains_key(&live_account.name)
-                || ignored(&live_account.name)
+                || project.ignores(&live_account.name)
             {
                 continue;
             }
@@ -382,6 +397,8 @@ impl Differ {
                 reasons,
                 ids.clone(),
             );
+        } else {
+            self.keep(address.clone(), live_account_attributes(live));
         }
 
         self.delete_deposed(&project.name, live, &ids);
@@ -413,7 +430,12 @@ impl Differ {
                 None => self.new_key(project, account, key, ids.clone()),
                 Some(live_key) => {
                     let reasons = self.replace_reasons(key, live_key);
-                    if !reasons.is_empty() {
+                    if reasons.is_empty() {
+                        self.keep(
+                            Address::access_key(&project.name, &account.name, &key.name),
+                            live_key_attributes(live_key),
+                        );
+                    } else {
                         self.replace_key(project, account, key, live_key, &ids, order, reasons);
                     }
                 }

@@ -3,6 +3,9 @@
 //! what a reviewer sees is exactly what runs.
 
 mod diff;
+pub mod drift;
+pub mod safety;
+pub mod saved;
 mod slots;
 mod target;
 
@@ -11,18 +14,18 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 
 pub use diff::{PlanRefused, diff};
-pub use target::targeted;
+pub use target::{excluded, targeted};
 
 /// An object's attributes as shown in a plan (never a secret).
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
 /// Which order a replaced access key takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplaceOrder {
     /// `+/-`: the new key is created (and its secret delivered) before the old one is deleted.
@@ -32,7 +35,7 @@ pub enum ReplaceOrder {
 }
 
 /// What a change does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Create a project, service account or access key.
@@ -87,33 +90,33 @@ impl Action {
 }
 
 /// Remote identifiers already known when planning (for objects that exist).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteIds {
     /// The project's ID.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// The service account's user ID.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_id: Option<String>,
     /// The service account's ID as KakaoCloud shows it (`name-projectid@kc.serviceaccount.com`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_email: Option<String>,
     /// The access key's ID (the old key, for a replace).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
     /// The access key's remote name (its declared name, or that plus a generation suffix).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_name: Option<String>,
 }
 
 /// One change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// What it is about.
     pub address: Address,
     /// For an older generation of a key left by an interrupted replacement (Terraform's
     /// "deposed object"): that key's ID. Such a change is always a delete.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deposed: Option<String>,
     /// What it does.
     pub action: Action,
@@ -140,17 +143,52 @@ pub struct Summary {
     pub destroy: usize,
 }
 
-/// Every change kcform would make, in display order (grouped by project, then account).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// A declared object that exists and needs no change (Terraform's `no-op`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unchanged {
+    /// Its address.
+    pub address: Address,
+    /// Its live attributes.
+    pub attributes: Attributes,
+}
+
+/// A live object that changed outside kcform since the last apply recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Its address.
+    pub address: Address,
+    /// What changed, one short note each (`nickname changed from "A" to "B"`).
+    pub notes: Vec<String>,
+}
+
+/// Every change kcform would make, in display order (grouped by project, then account), plus
+/// what needs no change and what drifted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The changes.
     pub changes: Vec<Change>,
+    /// Declared objects that need no change.
+    #[serde(default)]
+    pub unchanged: Vec<Unchanged>,
+    /// Objects changed outside kcform since the last apply.
+    #[serde(default)]
+    pub drift: Vec<Drift>,
 }
 
 impl Plan {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// True when the plan deletes, deactivates or replaces anything.
+    pub fn is_destructive(&self) -> bool {
+        self.changes.iter().any(|change| {
+            matches!(
+                change.action,
+                Action::Delete | Action::Deactivate | Action::Replace(_)
+            )
+        })
     }
 
     /// The summary-line counts (a replace counts in both add and destroy).

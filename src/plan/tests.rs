@@ -5,7 +5,7 @@ use crate::fixtures::*;
 use crate::live::KeyStatus;
 use crate::model::Status;
 
-use super::{Action, Plan, ReplaceOrder, diff, targeted};
+use super::{Action, Plan, ReplaceOrder, diff, excluded, targeted};
 
 fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
     plan.changes
@@ -308,6 +308,24 @@ fn targeting_a_key_brings_its_parents_creates() {
             ("project.a1b".to_string(), "create"),
             ("service_account.a1b/etl".to_string(), "create"),
             ("access_key.a1b/etl/ci".to_string(), "create"),
+        ]
+    );
+}
+
+#[test]
+fn excluding_an_account_drops_its_keys_too() {
+    let wanted = desired(vec![project(
+        "a1b",
+        "A",
+        vec![account("etl", vec![key("ci")]), account("other", vec![])],
+    )]);
+    let plan = diff(&wanted, &live(vec![]), NOW).unwrap();
+    let narrowed = excluded(plan, &[Address::service_account("a1b", "etl")]);
+    assert_eq!(
+        actions(&narrowed),
+        vec![
+            ("project.a1b".to_string(), "create"),
+            ("service_account.a1b/other".to_string(), "create"),
         ]
     );
 }

@@ -19,10 +19,11 @@ const COMPUTED: &[&str] = &["id", "created_at", "status", "remote_name"];
 
 /// Renders the whole human plan.
 pub fn render(plan: &Plan, palette: &Palette) -> String {
+    let mut out = drift_notes(plan, palette);
     if plan.is_empty() {
-        return format!("{}\n", palette.bold(NO_CHANGES));
+        out.push_str(&format!("{}\n", palette.bold(NO_CHANGES)));
+        return out;
     }
-    let mut out = String::new();
     out.push_str(&legend(plan, palette));
     out.push_str("\nkcform will perform the following actions:\n");
     for change in &plan.changes {
@@ -30,6 +31,26 @@ pub fn render(plan: &Plan, palette: &Palette) -> String {
         out.push_str(&render_change(change, palette));
     }
     let _ = writeln!(out, "\n{}", palette.bold(&summary_line(&plan.summary())));
+    out
+}
+
+/// Terraform's "objects have changed outside" note: one line per drifted object.
+fn drift_notes(plan: &Plan, palette: &Palette) -> String {
+    if plan.drift.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{}\n\n",
+        palette.bold("Note: Objects have changed outside of kcform since the last apply")
+    );
+    for drift in &plan.drift {
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.dim(&format!("# {}: {}", drift.address, drift.notes.join("; ")))
+        );
+    }
+    out.push('\n');
     out
 }
 

@@ -2,6 +2,9 @@
 //! reviewer's view and `apply` can never disagree.
 
 pub mod human;
+pub mod json;
+pub mod markdown;
 mod style;
+pub mod terraform_json;
 
 pub use style::Palette;

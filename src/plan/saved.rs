@@ -1,0 +1,238 @@
+//! Saved plans (`plan --out FILE`): a secret-free JSON file holding the changes, the digest of
+//! the configuration they were made from, a fingerprint of every live object that was read,
+//! and a checksum over all of that. `apply --plan FILE` refuses a damaged or edited file, and a
+//! plan whose live objects changed since (see [`SavedPlan::stale`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::Plan;
+
+/// The saved-plan format this kcform writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A saved plan, as written to disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The kcform that made it.
+    pub kcform_version: String,
+    /// When it was made (RFC 3339); informative, not covered by the checksum.
+    pub created_at: String,
+    /// `sha256:` digest of the configuration files it was made from.
+    pub config_digest: String,
+    /// The declared projects whose live objects were read.
+    pub projects: Vec<String>,
+    /// Fingerprint of every live object read, by address.
+    pub fingerprints: BTreeMap<String, String>,
+    /// The plan.
+    pub plan: Plan,
+    /// `sha256:` over everything above except `kcform_version` and `created_at`.
+    pub checksum: String,
+}
+
+/// Why a saved plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// Not a kcform plan file at all, or cut short.
+    #[error("the plan file is damaged or not a kcform plan: {0}")]
+    Damaged(String),
+    /// Written by an incompatible kcform.
+    #[error("the plan file has format version {found}; this kcform reads version {FORMAT_VERSION}")]
+    Version {
+        /// The version in the file.
+        found: u32,
+    },
+    /// The checksum does not match the content: the file was edited or damaged.
+    #[error(
+        "the plan file was edited or damaged: its checksum is {recorded} but its content sums to {actual}"
+    )]
+    Checksum {
+        /// The checksum in the file.
+        recorded: String,
+        /// The checksum of the content.
+        actual: String,
+    },
+}
+
+#[derive(Serialize)]
+struct Checksummed<'a> {
+    format_version: u32,
+    config_digest: &'a str,
+    projects: &'a [String],
+    fingerprints: &'a BTreeMap<String, String>,
+    changes: &'a [super::Change],
+}
+
+/// The checksum of a plan made from `config_digest` against live objects with `fingerprints`:
+/// what `plan` prints and what `apply --expect-checksum` compares.
+pub fn checksum(
+    config_digest: &str,
+    projects: &[String],
+    fingerprints: &BTreeMap<String, String>,
+    plan: &Plan,
+) -> String {
+    let content = Checksummed {
+        format_version: FORMAT_VERSION,
+        config_digest,
+        projects,
+        fingerprints,
+        changes: &plan.changes,
+    };
+    let bytes = serde_json::to_vec(&content).expect("plan content serializes");
+    format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+}
+
+impl SavedPlan {
+    /// Wraps a plan for saving.
+    pub fn new(
+        plan: Plan,
+        config_digest: String,
+        projects: Vec<String>,
+        fingerprints: BTreeMap<String, String>,
+        created_at: String,
+    ) -> SavedPlan {
+        let checksum = checksum(&config_digest, &projects, &fingerprints, &plan);
+        SavedPlan {
+            format_version: FORMAT_VERSION,
+            kcform_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            config_digest,
+            projects,
+            fingerprints,
+            plan,
+            checksum,
+        }
+    }
+
+    /// The file's text.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plan serializes");
+        text.push('\n');
+        text
+    }
+
+    /// Reads a plan file and verifies its version and checksum.
+    pub fn parse(text: &str) -> Result<SavedPlan, SavedPlanError> {
+        let version: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| SavedPlanError::Damaged(e.to_string()))?;
+        if let Some(found) = version.get("format_version").and_then(|v| v.as_u64())
+            && found != u64::from(FORMAT_VERSION)
+        {
+            return Err(SavedPlanError::Version {
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+            });
+        }
+        let saved: SavedPlan =
+            serde_json::from_value(version).map_err(|e| SavedPlanError::Damaged(e.to_string()))?;
+        let actual = checksum(
+            &saved.config_digest,
+            &saved.projects,
+            &saved.fingerprints,
+            &saved.plan,
+        );
+        if actual != saved.checksum {
+            return Err(SavedPlanError::Checksum {
+                recorded: saved.checksum,
+                actual,
+            });
+        }
+        Ok(saved)
+    }
+
+    /// The objects whose fingerprints differ between this plan and `live_now` (changed,
+    /// appeared or disappeared), each with what happened.
+    pub fn stale(&self, live_now: &BTreeMap<String, String>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (address, fingerprint) in &self.fingerprints {
+            match live_now.get(address) {
+                None => out.push(format!("{address} was deleted")),
+                Some(now) if now != fingerprint => out.push(format!("{address} changed")),
+                Some(_) => {}
+            }
+        }
+        for address in live_now.keys() {
+            if !self.fingerprints.contains_key(address) {
+                out.push(format!("{address} appeared"));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::plan::diff;
+
+    fn saved() -> SavedPlan {
+        let wanted = desired(vec![project(
+            "p1a",
+            "New",
+            vec![account("sa", vec![key("k")])],
+        )]);
+        let current = live(vec![live_project("p1a", "Old", vec![])]);
+        let plan = diff(&wanted, &current, NOW).unwrap();
+        SavedPlan::new(
+            plan,
+            "sha256:config".into(),
+            vec!["p1a".into()],
+            current.fingerprints(),
+            "2026-11-27T12:00:00Z".into(),
+        )
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back_identically() {
+        let plan = saved();
+        assert_eq!(SavedPlan::parse(&plan.to_json()).unwrap(), plan);
+    }
+
+    #[test]
+    fn an_edited_plan_is_refused() {
+        let text = saved().to_json().replace("\"New\"", "\"Evil\"");
+        let error = SavedPlan::parse(&text).unwrap_err();
+        assert!(matches!(error, SavedPlanError::Checksum { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_damaged_plan_is_refused() {
+        let text = saved().to_json();
+        let error = SavedPlan::parse(&text[..text.len() / 2]).unwrap_err();
+        assert!(matches!(error, SavedPlanError::Damaged(_)), "{error}");
+        let error =
+            SavedPlan::parse(&text.replace("\"format_version\": 1", "\"format_version\": 9"))
+                .unwrap_err();
+        assert!(
+            matches!(error, SavedPlanError::Version { found: 9 }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_checksum_ignores_metadata_but_not_content() {
+        let a = saved();
+        let mut b = saved();
+        b.created_at = "2030-01-01T00:00:00Z".into();
+        assert_eq!(SavedPlan::parse(&b.to_json()).unwrap().checksum, a.checksum);
+        let other = checksum("sha256:other", &a.projects, &a.fingerprints, &a.plan);
+        assert_ne!(other, a.checksum);
+    }
+
+    #[test]
+    fn staleness_names_changed_and_new_objects() {
+        let plan = saved();
+        let mut now = plan.fingerprints.clone();
+        assert!(plan.stale(&now).is_empty());
+        now.insert("project.p1a".into(), "sha256:different".into());
+        now.insert("service_account.p1a/new".into(), "sha256:x".into());
+        assert_eq!(
+            plan.stale(&now),
+            vec!["project.p1a changed", "service_account.p1a/new appeared"]
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The markdown plan for a pull-request comment: the summary first, a warning banner when
+//! anything is destroyed, deactivated or replaced, a table of changes, drift notes, and the full
+//! human plan inside `<details>` in a `diff` block. Never longer than [`MAX_LEN`] characters:
+//! past that, the table and the full plan are cut with a note saying how much was left out.
+
+use std::fmt::Write as _;
+
+use crate::plan::{Action, Plan};
+
+use super::{Palette, human};
+
+/// GitHub's limit for a comment body.
+pub const MAX_LEN: usize = 65_536;
+/// Room kept for the closing lines and truncation notes.
+const RESERVE: usize = 1_024;
+
+fn action_label(action: Action) -> &'static str {
+    match action {
+        Action::Create => "🟢 create",
+        Action::Update => "🟡 update",
+        Action::Activate => "🟡 activate",
+        Action::Deactivate => "🟠 deactivate",
+        Action::Delete => "🔴 destroy",
+        Action::Replace(_) => "🟣 replace",
+    }
+}
+
+/// Moves each line's change symbol to the first column (GitHub colors `diff` blocks by it) and
+/// shows in-place changes as `!`, which GitHub colors as a change.
+fn diff_line(line: &str) -> String {
+    let trimmed = line.trim_start();
+    let indent = line.len() - trimmed.len();
+    for symbol in ["+/-", "-/+"] {
+        if let Some(rest) = trimmed.strip_prefix(symbol) {
+            let lead = if symbol == "+/-" { "+" } else { "-" };
+            return format!(
+                "{lead}{}{symbol}{rest}",
+                " ".repeat(indent.saturating_sub(1))
+            );
+        }
+    }
+    for (symbol, lead) in [("+ ", "+"), ("- ", "-"), ("~ ", "!")] {
+        if let Some(rest) = trimmed.strip_prefix(symbol) {
+            let pad = " ".repeat(indent.saturating_sub(1));
+            return format!("{lead}{pad} {rest}");
+        }
+    }
+    line.to_string()
+}
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Renders the markdown comment.
+pub fn render(plan: &Plan, checksum: &str) -> String {
+    let summary = plan.summary();
+    let mut head = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(head, "### kcform plan: no changes\n");
+        let _ = writeln!(head, "{}", human::NO_CHANGES);
+    } else {
+        let _ = writeln!(
+            head,
+            "### kcform plan: {} to add, {} to change, {} to deactivate, {} to destroy\n",
+            summary.add, summary.change, summary.deactivate, summary.destroy
+        );
+    }
+    if plan.is_destructive() {
+        let count = |f: fn(Action) -> bool| plan.changes.iter().filter(|c| f(c.action)).count();
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> This plan **destroys {}**, **deactivates {}** and **replaces {}** object(s). \
+             Destroyed access keys and deactivated service accounts stop working immediately; review them below.\n",
+            count(|a| a == Action::Delete),
+            count(|a| a == Action::Deactivate),
+            count(|a| matches!(a, Action::Replace(_)))
+        );
+    }
+    if !plan.drift.is_empty() {
+        let _ = writeln!(head, "**Changed outside kcform since the last apply:**\n");
+        for drift in &plan.drift {
+            let _ = writeln!(head, "- `{}`: {}", drift.address, drift.notes.join("; "));
+        }
+        head.push('\n');
+    }
+    let footer = format!("\nPlan checksum: `{checksum}`\n");
+    if plan.is_empty() {
+        return format!("{head}{footer}");
+    }
+
+    let budget = MAX_LEN - RESERVE - head.len() - footer.len();
+    let mut table = String::from("| Action | Address | Why |\n|---|---|---|\n");
+    let mut shown = 0;
+    for change in &plan.changes {
+        let row = format!(
+            "| {} | `{}`{} | {} |\n",
+            action_label(change.action),
+            change.address,
+            change
+                .deposed
+                .as_ref()
+                .map(|id| format!(" (deposed {id})"))
+                .unwrap_or_default(),
+            escape_cell(&change.reasons.join("; "))
+        );
+        if table.len() + row.len() > budget / 2 {
+            break;
+        }
+        table.push_str(&row);
+        shown += 1;
+    }
+    if shown < plan.changes.len() {
+        let _ = writeln!(
+            table,
+            "\n_… and {} more change(s) not listed: the plan is too long for one comment._",
+            plan.changes.len() - shown
+        );
+    }
+
+    let full: Vec<String> = human::render(plan, &Palette::plain())
+        .lines()
+        .map(diff_line)
+        .collect();
+    let room = budget.saturating_sub(table.len()).saturating_sub(200);
+    let mut block = String::new();
+    let mut lines_shown = 0;
+    for line in &full {
+        if block.len() + line.len() + 1 > room {
+            break;
+        }
+        block.push_str(line);
+        block.push('\n');
+        lines_shown += 1;
+    }
+    let cut = if lines_shown < full.len() {
+        format!(
+            "\n_The full plan was cut after {lines_shown} of {} lines; run `kcform show` on the saved plan to read all of it._\n",
+            full.len()
+        )
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "{head}{table}\n<details><summary>Full plan</summary>\n\n```diff\n{block}```\n{cut}</details>\n{footer}"
+    );
+    debug_assert!(text.chars().count() <= MAX_LEN);
+    text
+}
