@@ -10,6 +10,7 @@ use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccoun
 use crate::model::{
     AccessKeySpec, Desired, MaxAge, Origin, ProjectSpec, ServiceAccountSpec, Status,
 };
+use crate::plan::Plan;
 
 /// The fixed "now" of the fixtures.
 pub const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
@@ -136,4 +137,49 @@ pub fn live(projects: Vec<LiveProject>) -> Live {
             .collect::<BTreeMap<_, _>>(),
         undeclared_projects: Vec::new(),
     }
+}
+
+/// A plan with every action kind: create, update, activate, deactivate, delete, both replaces.
+pub fn every_action_plan() -> Plan {
+    let mut described = project(
+        "analytics",
+        "Analytics",
+        vec![
+            account("etl", vec![key_rotated("ci", "2026-12")]),
+            account(
+                "full",
+                vec![key_described("a", "GitHub Actions CI"), key("b")],
+            ),
+            account("sleepy", vec![]),
+            account("new-one", vec![key("k")]),
+            {
+                let mut off = account("off", vec![]);
+                off.status = Status::Inactive;
+                off
+            },
+        ],
+    );
+    described.description = Some("Data platform team".to_string());
+    let wanted = desired(vec![described]);
+    let mut ci = live_key("ci", "", 3);
+    ci.rotation = Some("2026-11".to_string());
+    let mut expired = live_key("b", "", 5);
+    expired.status = KeyStatus::Expired;
+    let mut current_project = live_project(
+        "analytics",
+        "Analytics (old)",
+        vec![
+            live_account("etl", Status::Active, vec![ci]),
+            live_account(
+                "full",
+                Status::Active,
+                vec![live_key("a", "GitHub Actions", 10), expired],
+            ),
+            live_account("sleepy", Status::Inactive, vec![]),
+            live_account("off", Status::Active, vec![]),
+            live_account("stray", Status::Active, vec![live_key("x", "", 1)]),
+        ],
+    );
+    current_project.description = "Data platform".to_string();
+    crate::plan::diff(&wanted, &live(vec![current_project]), NOW).unwrap()
 }

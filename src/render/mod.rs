@@ -8,3 +8,6 @@ mod style;
 pub mod terraform_json;
 
 pub use style::Palette;
+
+#[cfg(test)]
+mod tests;
