@@ -33,6 +33,10 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
         planned.connection.close().await;
         return Ok(exit::SUCCESS);
     }
+    if let Err(refused) = planned.authority.permit(&planned.plan) {
+        planned.connection.close().await;
+        return Err(refused.into());
+    }
     if !args.auto_approve {
         confirm(settings)?;
     }

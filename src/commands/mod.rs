@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 use crate::connection::Connection;
 use crate::live::Live;
 use crate::model::Desired;
+use crate::permissions::Authority;
 use crate::plan::Plan;
 use crate::settings::GlobalSettings;
 use crate::{config, exit, keepers};
@@ -64,6 +65,8 @@ pub(crate) struct Planned {
     pub connection: Connection,
     pub live: Live,
     pub plan: Plan,
+    /// What the credential may do, from its token.
+    pub authority: Authority,
 }
 
 /// Loads the configuration, reads the live objects and makes the plan.
@@ -78,6 +81,13 @@ pub(crate) async fn make_plan(
     let parallelism = parallelism.unwrap_or(desired.provider.parallelism);
     let connection = Connection::open(&desired, settings, parallelism).await?;
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
+    let token = connection
+        .client
+        .whoami()
+        .await
+        .context("cannot authenticate with the access key")?;
+    let authority = Authority::from_token(&token);
+    authority.check_readable(&declared)?;
     let live = crate::cloud::read_live(&connection.client, &declared, &keepers)
         .await
         .context("cannot read the live objects")?;
@@ -88,5 +98,6 @@ pub(crate) async fn make_plan(
         connection,
         live,
         plan,
+        authority,
     })
 }

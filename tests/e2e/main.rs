@@ -7,6 +7,8 @@ mod harness;
 mod commands;
 mod examples;
 mod keys;
+mod keystone;
 mod lifecycle;
 mod output;
+mod roles;
 mod safety;
