@@ -79,11 +79,20 @@ fn roles_are_read_from_the_token() {
     let admin = org("org-admin");
     assert_eq!(admin.org_role, Some(OrgRole::Admin));
     assert_eq!(admin.who, "user `lead`");
-    let both = Authority::from_token(&token(json!({"roles": roles(&["org-reader", "org-admin"])})));
-    assert_eq!(both.org_role, Some(OrgRole::Admin), "the strongest role wins");
+    let both = Authority::from_token(&token(
+        json!({"roles": roles(&["org-reader", "org-admin"])}),
+    ));
+    assert_eq!(
+        both.org_role,
+        Some(OrgRole::Admin),
+        "the strongest role wins"
+    );
     let lead = in_project("project-admin");
     assert_eq!(lead.project_roles["analytics"], ProjectRole::Admin);
-    assert_eq!(lead.describe(), "user `lead` (project-admin of `analytics`)");
+    assert_eq!(
+        lead.describe(),
+        "user `lead` (project-admin of `analytics`)"
+    );
     let sa = service_account();
     assert_eq!(sa.service_account_of.as_deref(), Some("analytics"));
     assert_eq!(
@@ -176,12 +185,10 @@ fn no_role_may_do_nothing() {
 
 #[test]
 fn unknown_role_names_are_not_judged() {
-    let foreign =
-        Authority::from_token(&token(json!({"roles": roles(&["admin", "reader"])})));
+    let foreign = Authority::from_token(&token(json!({"roles": roles(&["admin", "reader"])})));
     assert!(!foreign.is_known());
     assert_eq!(allowed(&foreign), ALL);
-    let mixed =
-        Authority::from_token(&token(json!({"roles": roles(&["admin", "org-reader"])})));
+    let mixed = Authority::from_token(&token(json!({"roles": roles(&["admin", "org-reader"])})));
     assert!(mixed.is_known());
     assert_eq!(mixed.unknown_roles, ["admin"]);
     assert_eq!(allowed(&mixed).len(), 2);
@@ -214,8 +221,14 @@ fn every_kind_of_change() -> Plan {
                 Address::access_key("analytics", "etl", "ci"),
                 Action::Replace(ReplaceOrder::CreateBeforeDestroy),
             ),
-            change(Address::access_key("analytics", "new", "ci"), Action::Create),
-            change(Address::access_key("analytics", "old", "ci"), Action::Delete),
+            change(
+                Address::access_key("analytics", "new", "ci"),
+                Action::Create,
+            ),
+            change(
+                Address::access_key("analytics", "old", "ci"),
+                Action::Delete,
+            ),
         ],
     }
 }
@@ -298,8 +311,14 @@ fn the_plan_section_lists_denials_and_warns_about_hidden_projects() {
         ),
         "{text}"
     );
-    assert!(text.contains("`newproj`") && text.contains("may already exist"), "{text}");
-    assert!(text.contains("`kcform apply` with this credential refuses"), "{text}");
+    assert!(
+        text.contains("`newproj`") && text.contains("may already exist"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`kcform apply` with this credential refuses"),
+        "{text}"
+    );
     assert_eq!(lead.render_denials(&[], 8), "");
     // An Org Reader sees every project, so nothing is hidden from it.
     let reader = org("org-reader");
@@ -311,11 +330,19 @@ fn the_plan_section_lists_denials_and_warns_about_hidden_projects() {
 fn a_visible_project_whose_accounts_cannot_be_read_is_refused_up_front() {
     let declared = ["analytics".to_string(), "other".to_string()];
     assert!(org("org-reader").check_readable(&declared).is_ok());
-    assert!(in_project("project-admin").check_readable(&declared).is_ok());
+    assert!(
+        in_project("project-admin")
+            .check_readable(&declared)
+            .is_ok()
+    );
     let err = in_project("project-reader")
         .check_readable(&declared)
         .expect_err("reader cannot read IAM");
-    assert_eq!(err.projects, ["analytics"], "`other` is invisible, not unreadable");
+    assert_eq!(
+        err.projects,
+        ["analytics"],
+        "`other` is invisible, not unreadable"
+    );
     let text = err.to_string();
     assert!(
         text.contains("user `lead` (project-reader of `analytics`)")

@@ -67,7 +67,10 @@ fn keystoneauth1_authenticates_with_a_key_kcform_created_and_lists_its_credentia
 
     let output = Command::new("python3")
         .arg(SCRIPT)
-        .env("KCFORM_AUTH_URL", format!("{}/identity/v3", world.endpoint()))
+        .env(
+            "KCFORM_AUTH_URL",
+            format!("{}/identity/v3", world.endpoint()),
+        )
         .env("KCFORM_KEY_ID", &key_id)
         .env("KCFORM_KEY_NAME", "ci")
         .env("KCFORM_KEY_SECRET", &secret)

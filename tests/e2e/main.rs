@@ -10,5 +10,6 @@ mod keys;
 mod keystone;
 mod lifecycle;
 mod output;
+mod payment;
 mod roles;
 mod safety;

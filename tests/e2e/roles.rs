@@ -156,13 +156,15 @@ fn a_project_admin_is_refused_the_project_edit_and_may_apply_the_rest_with_targe
     let mut world = world_with_pending_changes();
     let (id, secret) = person(
         &world,
-        serde_json::json!({"name": "lead", "project_roles": {"analytics": "project-admin"}}),
+        serde_json::json!({"name": "lead", "project_roles":
+            {"analytics": "project-admin", "other": "project-admin"}}),
     );
     let plan = world.kcform_as(&["plan", "."], &id, &secret).expect_code(0);
     assert!(
         plan.stdout.contains(
             "The credential cannot perform 1 of these 3 operations; it is user `lead` \
-             (project-admin of `analytics`):\n  - update project.analytics: needs Org Admin\n"
+             (project-admin of `analytics`, project-admin of `other`):\n  \
+             - update project.analytics: needs Org Admin\n"
         ),
         "{}",
         plan.stdout

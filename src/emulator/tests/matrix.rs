@@ -138,10 +138,9 @@ async fn credential(s: &Scene, who: Who) -> (String, wire::Token) {
                 }
                 Who::NoRole | Who::ServiceAccount => json!({"name": "u"}),
             };
-            let answer = s
-                .h
-                .call(Method::POST, "/_emulator/users", None, Some(body))
-                .await;
+            let answer =
+                s.h.call(Method::POST, "/_emulator/users", None, Some(body))
+                    .await;
             parse::<EmulatorUser>(answer.ok(201)).access_key
         }
     };
@@ -228,7 +227,10 @@ async fn check(who: Who, op_name: &str, expected: bool) {
             message.contains("permission"),
             "{who:?} {op:?}: the 403 names no permission: {message}"
         );
-        assert!(before == after, "{who:?} {op:?}: a refused call changed data");
+        assert!(
+            before == after,
+            "{who:?} {op:?}: a refused call changed data"
+        );
     }
     let writes = matches!(
         op,
@@ -241,7 +243,10 @@ async fn check(who: Who, op_name: &str, expected: bool) {
             | Op::DeleteKey
     );
     if allowed && writes {
-        assert!(before != after, "{who:?} {op:?}: an allowed change changed nothing");
+        assert!(
+            before != after,
+            "{who:?} {op:?}: an allowed change changed nothing"
+        );
     }
     let authority = Authority::from_token(&body);
     assert_eq!(

@@ -344,7 +344,11 @@ fn a_concurrent_reader_never_sees_a_partial_write() {
             let mut reads = 0;
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 let text = std::fs::read_to_string(&path).expect("the file always exists");
-                assert!(text == a || text == b, "a partial file of {} bytes", text.len());
+                assert!(
+                    text == a || text == b,
+                    "a partial file of {} bytes",
+                    text.len()
+                );
                 reads += 1;
             }
             reads

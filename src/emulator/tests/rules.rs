@@ -63,7 +63,10 @@ async fn the_organization_route_checks_its_body() {
             .call(Method::POST, "/_emulator/organization", None, Some(body))
             .await
             .error(400);
-        assert!(msg.contains("payment_method") || msg.contains("plan"), "{msg}");
+        assert!(
+            msg.contains("payment_method") || msg.contains("plan"),
+            "{msg}"
+        );
     }
     h.call(Method::DELETE, "/_emulator/organization", None, None)
         .await
@@ -150,7 +153,11 @@ async fn refusals_of_service_agents_and_service_account_tokens_name_the_permissi
             sa_path(&p.id),
             Some(json!({"service_account": {"name": "x"}})),
         ),
-        (Method::DELETE, format!("{}/{}", sa_path(&p.id), sa.id), None),
+        (
+            Method::DELETE,
+            format!("{}/{}", sa_path(&p.id), sa.id),
+            None,
+        ),
         (
             Method::POST,
             keys_path(&sa.id),
