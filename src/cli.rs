@@ -147,6 +147,10 @@ pub struct EmulatorArgs {
     /// Write the Org Admin access key {"id", "secret"} to this file (mode 0600).
     #[arg(long)]
     pub bootstrap_credentials: Option<PathBuf>,
+    /// Start a new organization without a payment method, so creating projects is refused
+    /// (an existing data file keeps its setting; POST /_emulator/organization changes it).
+    #[arg(long)]
+    pub no_payment_method: bool,
 }
 
 fn parse_parallelism(text: &str) -> Result<usize, String> {

@@ -18,6 +18,7 @@ pub mod keepers;
 pub mod limits;
 pub mod live;
 pub mod model;
+pub mod permissions;
 pub mod plan;
 pub mod render;
 pub mod secret;

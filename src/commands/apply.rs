@@ -40,6 +40,10 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
         planned.connection.close().await;
         return Ok(exit::SUCCESS);
     }
+    if let Err(refused) = planned.authority.permit(&planned.plan) {
+        planned.connection.close().await;
+        return Err(refused.into());
+    }
     if !args.force {
         let problems = crate::plan::safety::mass_deletions(&planned.plan, &planned.live);
         if !problems.is_empty() {
@@ -138,7 +142,7 @@ async fn from_saved(
             file.display()
         )));
     }
-    let live = super::read_live(&desired, &connection).await?;
+    let (live, authority) = super::read_live(&desired, &connection).await?;
     let fingerprints = live.fingerprints();
     let changed = saved.stale(&fingerprints);
     if !changed.is_empty() {
@@ -158,6 +162,7 @@ async fn from_saved(
         projects: saved.projects,
         fingerprints,
         checksum: saved.checksum,
+        authority,
     })
 }
 

@@ -8,11 +8,12 @@ use crate::exit;
 
 /// Runs it.
 pub async fn run(args: &EmulatorArgs) -> anyhow::Result<i32> {
-    let options = EmulatorOptions {
+    let mut options = EmulatorOptions {
         data_file: args.data.clone(),
         bootstrap_credentials: args.bootstrap_credentials.clone(),
         ..EmulatorOptions::default()
     };
+    options.payment_method = !args.no_payment_method;
     let running = emulator::start(args.listen, options).await?;
     let credentials = match &args.bootstrap_credentials {
         Some(path) => format!("; Org Admin access key in {}", path.display()),

@@ -16,6 +16,7 @@ use crate::cli::{Cli, Command, Format};
 use crate::connection::Connection;
 use crate::live::Live;
 use crate::model::Desired;
+use crate::permissions::Authority;
 use crate::plan::Plan;
 use crate::render::{Palette, human, json, markdown, terraform_json};
 use crate::settings::GlobalSettings;
@@ -73,6 +74,8 @@ pub(crate) struct Planned {
     pub fingerprints: std::collections::BTreeMap<String, String>,
     /// The plan's checksum (what `--expect-checksum` compares).
     pub checksum: String,
+    /// What the credential may do, from its token.
+    pub authority: Authority,
 }
 
 /// Which part of the plan to keep.
@@ -93,13 +96,25 @@ pub(crate) async fn connect(
     Ok((desired, connection))
 }
 
-/// Reads the live objects of the declared projects.
-pub(crate) async fn read_live(desired: &Desired, connection: &Connection) -> anyhow::Result<Live> {
+/// Learns what the credential may do and reads the live objects of the declared projects
+/// (refusing, with the role needed, a project whose objects the credential cannot read).
+pub(crate) async fn read_live(
+    desired: &Desired,
+    connection: &Connection,
+) -> anyhow::Result<(Live, Authority)> {
     let keepers = keepers::load(&desired.config_dir)?;
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
-    crate::cloud::read_live(&connection.client, &declared, &keepers)
+    let token = connection
+        .client
+        .whoami()
         .await
-        .context("cannot read the live objects")
+        .context("cannot authenticate with the access key")?;
+    let authority = Authority::from_token(&token);
+    authority.check_readable(&declared)?;
+    let live = crate::cloud::read_live(&connection.client, &declared, &keepers)
+        .await
+        .context("cannot read the live objects")?;
+    Ok((live, authority))
 }
 
 /// Loads the configuration, reads the live objects and makes the (selected) plan.
@@ -110,7 +125,7 @@ pub(crate) async fn make_plan(
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
     let (desired, connection) = connect(path, settings, parallelism).await?;
-    let live = read_live(&desired, &connection).await?;
+    let (live, authority) = read_live(&desired, &connection).await?;
     let mut plan = crate::plan::diff(&desired, &live, settings.now)?;
     plan.drift = crate::plan::drift::detect(&snapshot::load(&desired.config_dir)?, &live, &desired);
     let plan = crate::plan::targeted(plan, selection.targets);
@@ -126,6 +141,7 @@ pub(crate) async fn make_plan(
         projects,
         fingerprints,
         checksum,
+        authority,
     })
 }
 

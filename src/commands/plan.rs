@@ -25,6 +25,7 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
         "{}",
         render(plan, args.format, &planned.checksum, settings.color_stdout)
     );
+    report_permissions(&planned.authority, plan, args.format == Format::Human);
     if args.format == Format::Human && !plan.is_empty() {
         eprintln!("\nPlan checksum: {}", planned.checksum);
     }
@@ -79,4 +80,27 @@ fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     temp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Lists the changes the credential may not perform, after the plan: on stdout under the
+/// human plan, on stderr for machine formats so their output stays parseable.
+fn report_permissions(
+    authority: &crate::permissions::Authority,
+    plan: &crate::plan::Plan,
+    on_stdout: bool,
+) {
+    if !authority.is_known() {
+        eprintln!(
+            "warning: the credential's roles ({}) are not roles kcform knows; permissions are \
+             not checked before apply",
+            authority.unknown_roles.join(", ")
+        );
+    }
+    let denials = authority.check_plan(plan);
+    let section = authority.render_denials(&denials, plan.changes.len());
+    if on_stdout {
+        print!("{section}");
+    } else {
+        eprint!("{section}");
+    }
 }

@@ -181,8 +181,10 @@ impl Caller {
     pub fn forbid_service_account_token(&self, action: &str) -> ApiResult<()> {
         if self.is_service_account() {
             return Err(ApiError::forbidden(format!(
-                "a token issued from a service account's access key cannot {action} \
-                 (caller: service account `{}`)",
+                "a token issued from a service account's access key cannot {action}: \
+                 the `{}` permission this needs is never granted to such tokens \
+                 (caller: service account `{}`, project-member of its own project only)",
+                Permission::ManageIam.name(),
                 self.name
             )));
         }

@@ -1,11 +1,13 @@
 //! `/_emulator/…` control routes (no authentication; the emulator listens on loopback): health,
-//! creating users with roles, and enabling a service in a project, which creates its agent.
+//! creating users with roles, enabling a service in a project, which creates its agent, and
+//! registering or removing the organization's payment method.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::agent_view;
@@ -159,4 +161,57 @@ fn check_service_name(service: &str) -> ApiResult<()> {
              `a-z 0-9 -`, starting with a letter and not ending with `-`"
         )))
     }
+}
+
+/// `POST /_emulator/organization` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationRequest {
+    /// Whether a payment method is registered.
+    pub payment_method: bool,
+}
+
+/// `{"organization": …}` answer of the organization routes.
+#[derive(Debug, Serialize)]
+pub struct OrganizationBody {
+    /// The organization.
+    pub organization: OrganizationView,
+}
+
+/// The organization as the control routes show it.
+#[derive(Debug, Serialize)]
+pub struct OrganizationView {
+    /// 32-hex ID (the Keystone domain ID in tokens).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Whether a payment method is registered (needed to create projects).
+    pub payment_method: bool,
+}
+
+fn organization_body(org: &crate::emulator::store::Organization) -> Json<OrganizationBody> {
+    Json(OrganizationBody {
+        organization: OrganizationView {
+            id: org.id.clone(),
+            name: org.name.clone(),
+            payment_method: org.payment_method,
+        },
+    })
+}
+
+/// `GET /_emulator/organization`.
+pub async fn organization(State(state): State<EmulatorState>) -> Json<OrganizationBody> {
+    state.read(|data| organization_body(&data.organization))
+}
+
+/// `POST /_emulator/organization`: registers (`true`) or removes (`false`) the payment method,
+/// so tests can exercise the rule that projects need one. Persisted like any other change.
+pub async fn update_organization(
+    State(state): State<EmulatorState>,
+    ApiJson(req): ApiJson<OrganizationRequest>,
+) -> ApiResult<Json<OrganizationBody>> {
+    state.write(|data| {
+        data.organization.payment_method = req.payment_method;
+        Ok(organization_body(&data.organization))
+    })
 }

@@ -59,6 +59,8 @@ pub mod paths {
     pub const USERS: &str = "/_emulator/users";
     /// Emulator: enable a service in a project (creates its agent).
     pub const SERVICES: &str = "/_emulator/projects/{name}/services/{service}";
+    /// Emulator: the organization (its payment method).
+    pub const ORGANIZATION: &str = "/_emulator/organization";
 }
 
 /// The emulator's axum router over `state`.
@@ -105,6 +107,10 @@ pub fn router(state: EmulatorState) -> Router {
         .route(paths::HEALTH, get(control::health))
         .route(paths::USERS, post(control::create_user))
         .route(paths::SERVICES, post(control::enable_service))
+        .route(
+            paths::ORGANIZATION,
+            get(control::organization).post(control::update_organization),
+        )
         .fallback(not_found)
         // Must come after every `.route`: it applies to the routes registered so far.
         .method_not_allowed_fallback(method_not_allowed)

@@ -271,6 +271,7 @@ pub async fn get_agent(
 pub async fn agents_read_only(_caller: Caller) -> ApiError {
     ApiError::forbidden(
         "service agents are created and managed by KakaoCloud and are read-only; \
-         they cannot be created, changed or deleted",
+         they cannot be created, changed or deleted: no role holds the \
+         `service-agent:manage` permission",
     )
 }

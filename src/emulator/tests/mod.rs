@@ -4,9 +4,11 @@
 
 mod errors;
 mod keys;
+mod matrix;
 mod persistence;
 mod projects;
 mod roles;
+mod rules;
 mod service_accounts;
 mod tokens;
 

@@ -290,3 +290,75 @@ fn a_data_file_is_served_by_one_process_at_a_time() {
     drop(held);
     assert!(crate::emulator::store::lock_data_file(&data, std::time::Duration::ZERO).is_ok());
 }
+
+/// Temp files `write_atomic` left in `dir`.
+fn leftover_temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".kcform-emulator-"))
+        .collect()
+}
+
+#[test]
+fn a_write_replaces_the_file_whole_and_leaves_no_temp_file() {
+    use crate::emulator::store::write_atomic;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("emulator.json");
+    write_atomic(&path, b"old contents").expect("first write");
+    // A reader that opened the file before a write keeps the old contents whole: the write
+    // renames a new file over the name instead of rewriting the old one in place.
+    let mut before = std::fs::File::open(&path).expect("open");
+    write_atomic(&path, b"new").expect("second write");
+    let mut seen = String::new();
+    std::io::Read::read_to_string(&mut before, &mut seen).expect("read");
+    assert_eq!(seen, "old contents");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
+    assert!(leftover_temp_files(dir.path()).is_empty());
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+
+    // A write that cannot be completed leaves no temp file behind.
+    let blocked = dir.path().join("a-directory");
+    std::fs::create_dir(&blocked).expect("mkdir");
+    std::fs::write(blocked.join("inside"), "x").expect("write");
+    write_atomic(&blocked, b"data").expect_err("cannot rename over a non-empty directory");
+    assert!(blocked.is_dir());
+    assert!(leftover_temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn a_concurrent_reader_never_sees_a_partial_write() {
+    use crate::emulator::store::write_atomic;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("emulator.json");
+    // Large enough that a non-atomic write would be observed half-done.
+    let a = format!("{{\"v\": \"{}\"}}", "a".repeat(512 * 1024));
+    let b = format!("{{\"v\": \"{}\"}}", "b".repeat(256 * 1024));
+    write_atomic(&path, a.as_bytes()).expect("write");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (path, a, b, done) = (path.clone(), a.clone(), b.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let text = std::fs::read_to_string(&path).expect("the file always exists");
+                assert!(
+                    text == a || text == b,
+                    "a partial file of {} bytes",
+                    text.len()
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..60 {
+        let next = if i % 2 == 0 { &b } else { &a };
+        write_atomic(&path, next.as_bytes()).expect("write");
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reads = reader.join().expect("reader saw only whole files");
+    assert!(reads > 0);
+}
