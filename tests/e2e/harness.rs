@@ -109,7 +109,6 @@ impl World {
     /// Runs kcform with the given credential.
     pub fn kcform_as(&mut self, args: &[&str], id: &str, secret: &str) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_kcform"))
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(args)
             .current_dir(self.dir.path())
             .env("KCFORM_ENDPOINT", self.endpoint())
@@ -117,6 +116,7 @@ impl World {
             .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret)
             .env("NO_COLOR", "1")
             .env_remove("GITHUB_STEP_SUMMARY")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .output()
             .unwrap();

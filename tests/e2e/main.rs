@@ -11,5 +11,6 @@ mod keystone;
 mod lifecycle;
 mod output;
 mod payment;
+mod review;
 mod roles;
 mod safety;

@@ -1,0 +1,361 @@
+//! Plan review in pull requests and CI: saved plans bound to the live objects, checksum pins,
+//! machine formats, the job summary, exclusion, the mass-deletion rail and drift notes.
+
+use kcform::model::Status;
+
+use crate::harness::World;
+
+const CONFIG: &str = r#"[project.analytics]
+nickname = "Analytics"
+
+[project.analytics.service_account.etl]
+
+[project.analytics.service_account.etl.access_key.ci]
+description = "CI"
+"#;
+
+fn with_reporting(world: &mut World) -> String {
+    world.write("main.toml", CONFIG);
+    world.apply();
+    let more = format!("{CONFIG}\n[project.analytics.service_account.reporting]\n");
+    world.write("main.toml", &more);
+    more
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_without_a_prompt() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    let planned = world
+        .kcform(&["plan", "--out", "review.plan", "."])
+        .expect_code(0);
+    assert!(
+        planned.stderr.contains("kcform apply --plan review.plan"),
+        "{}",
+        planned.stderr
+    );
+    let saved = std::fs::read_to_string(world.dir.path().join("review.plan")).unwrap();
+    assert!(saved.contains("\"checksum\": \"sha256:"));
+    assert!(saved.contains("service_account.analytics/reporting"));
+
+    let shown = world.kcform(&["show", "review.plan"]).expect_code(0);
+    assert_eq!(
+        shown.stdout, planned.stdout,
+        "show renders the saved plan as plan did"
+    );
+
+    // No --auto-approve and no terminal: a saved plan is already approved.
+    let applied = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 1 added"),
+        "{}",
+        applied.stdout
+    );
+    world.assert_converged();
+}
+
+#[test]
+fn a_stale_saved_plan_is_refused_and_nothing_is_applied() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    world
+        .kcform(&["plan", "--out", "review.plan", "."])
+        .expect_code(0);
+    let project_id = world.project_id("analytics");
+    world
+        .block_on(
+            world
+                .api
+                .update_project(&project_id, "Changed meanwhile", ""),
+        )
+        .unwrap();
+    let refused = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(4);
+    assert!(refused.stderr.contains("is stale"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("project.analytics changed"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        world.accounts("analytics").len(),
+        1,
+        "nothing may be applied"
+    );
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn an_edited_or_damaged_plan_file_is_refused() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    world
+        .kcform(&["plan", "--out", "review.plan", "."])
+        .expect_code(0);
+    let path = world.dir.path().join("review.plan");
+    let original = std::fs::read_to_string(&path).unwrap();
+
+    std::fs::write(&path, original.replace("\"reporting\"", "\"reportinh\"")).unwrap();
+    let refused = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(4);
+    assert!(
+        refused.stderr.contains("edited or damaged"),
+        "{}",
+        refused.stderr
+    );
+    world.kcform(&["show", "review.plan"]).expect_code(4);
+
+    std::fs::write(&path, &original[..original.len() / 3]).unwrap();
+    let refused = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(4);
+    assert!(refused.stderr.contains("damaged"), "{}", refused.stderr);
+    assert_eq!(
+        world.accounts("analytics").len(),
+        1,
+        "nothing may be applied"
+    );
+
+    // A configuration edited after the plan was made is refused too.
+    std::fs::write(&path, &original).unwrap();
+    world.write(
+        "main.toml",
+        &format!("{CONFIG}\n[project.analytics.service_account.other]\n"),
+    );
+    let refused = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(4);
+    assert!(
+        refused.stderr.contains("configuration"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(world.accounts("analytics").len(), 1);
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn a_checksum_pin_is_honoured() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    let planned = world.kcform(&["plan", "."]).expect_code(0);
+    let checksum = planned
+        .stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("Plan checksum: "))
+        .unwrap_or_else(|| panic!("no checksum in {}", planned.stderr))
+        .to_string();
+    let wrong = format!("{}0", &checksum[..checksum.len() - 1]);
+    let refused = world
+        .kcform(&["apply", "--auto-approve", "--expect-checksum", &wrong, "."])
+        .expect_code(4);
+    assert!(
+        refused.stderr.contains("--expect-checksum"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(world.accounts("analytics").len(), 1);
+    world
+        .kcform(&[
+            "apply",
+            "--auto-approve",
+            "--expect-checksum",
+            &checksum,
+            ".",
+        ])
+        .expect_code(0);
+    assert_eq!(world.accounts("analytics").len(), 2);
+    world.assert_converged();
+}
+
+#[test]
+fn machine_formats_and_the_job_summary() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    let summary = world.dir.path().join("summary.md");
+    world.set_env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap());
+    let planned = world
+        .kcform(&["plan", "--json-out", "plan.json", "."])
+        .expect_code(0);
+    assert!(
+        planned
+            .stdout
+            .contains("# service_account.analytics/reporting will be created")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(world.dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["format_version"], "1.0");
+    assert_eq!(json["summary"]["add"], 1);
+    assert_eq!(json["destructive"], false);
+    assert_eq!(
+        json["changes"][0]["address"],
+        "service_account.analytics/reporting"
+    );
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        markdown.starts_with("### kcform plan: 1 to add"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("```diff"));
+
+    for (format, probe) in [
+        ("json", "\"format_version\": \"1.0\""),
+        ("terraform-json", "\"format_version\": \"1.2\""),
+        ("markdown", "<details><summary>Full plan</summary>"),
+    ] {
+        let run = world
+            .kcform(&["plan", "--format", format, "."])
+            .expect_code(0);
+        assert!(run.stdout.contains(probe), "{format}: {}", run.stdout);
+    }
+    let tf = world
+        .kcform(&["plan", "--format", "terraform-json", "."])
+        .expect_code(0);
+    let tf: serde_json::Value = serde_json::from_str(&tf.stdout).unwrap();
+    let changes = tf["resource_changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["change"]["actions"] == serde_json::json!(["create"])
+                && c["address"] == "kakaocloud_service_account.this[\"analytics/reporting\"]")
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["change"]["actions"] == serde_json::json!(["no-op"])
+                && c["type"] == "kakaocloud_access_key")
+    );
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn an_excluded_address_and_what_depends_on_it_are_left_out() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"A\"\n\n[project.analytics.service_account.etl.access_key.ci]\n\n[project.analytics.service_account.web]\n",
+    );
+    world
+        .kcform(&[
+            "apply",
+            "--auto-approve",
+            "--exclude",
+            "service_account.analytics/etl",
+            ".",
+        ])
+        .expect_code(0);
+    let names: Vec<String> = world
+        .accounts("analytics")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, vec!["web"]);
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to add, 0 to change, 0 to deactivate, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn mass_deletion_is_refused_without_force() {
+    let mut world = World::new();
+    let mut config = String::from("[project.analytics]\nnickname = \"A\"\n");
+    for i in 0..10 {
+        config.push_str(&format!("\n[project.analytics.service_account.sa{i}]\n"));
+    }
+    world.write("main.toml", &config);
+    world.apply();
+    let mut fewer = String::from("[project.analytics]\nnickname = \"A\"\n");
+    for i in 0..6 {
+        fewer.push_str(&format!("\n[project.analytics.service_account.sa{i}]\n"));
+    }
+    world.write("main.toml", &fewer);
+    let plan = world
+        .kcform(&["plan", "--format", "json", "."])
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["destructive"], true);
+    let refused = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(5);
+    assert!(
+        refused
+            .stderr
+            .contains("deletes 4 of its 10 service accounts"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(
+        world.accounts("analytics").len(),
+        10,
+        "nothing may be deleted"
+    );
+    world
+        .kcform(&["apply", "--auto-approve", "--force", "."])
+        .expect_code(0);
+    assert_eq!(world.accounts("analytics").len(), 6);
+    world.assert_converged();
+}
+
+#[test]
+fn changes_made_outside_kcform_are_noted() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.apply();
+    let project_id = world.project_id("analytics");
+    world
+        .block_on(
+            world
+                .api
+                .update_project(&project_id, "Renamed in the console", ""),
+        )
+        .unwrap();
+    let account = world.accounts("analytics").remove(0);
+    world
+        .block_on(
+            world
+                .api
+                .set_service_account_status(&project_id, &account.id, Status::Inactive),
+        )
+        .unwrap();
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .starts_with("Note: Objects have changed outside of kcform since the last apply"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            r#"# project.analytics: nickname changed from "Analytics" to "Renamed in the console""#
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains(
+        r#"# service_account.analytics/etl: status changed from "active" to "inactive""#
+    ));
+    assert!(
+        plan.stdout.contains(
+            r#"# access_key.analytics/etl/ci: status changed from "active" to "expired""#
+        )
+    );
+    world.apply();
+    world.assert_converged();
+}
