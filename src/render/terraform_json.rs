@@ -202,6 +202,7 @@ pub fn render(plan: &Plan) -> String {
             "root_module": {}
         },
         "applyable": !plan.is_empty(),
+        "destructive": plan.is_destructive(),
         "complete": true,
         "errored": false,
     });

@@ -76,10 +76,7 @@ unknown_secrets contains rc.address if {
     rc.change.after_unknown.secret == true
 }
 
-no_ops contains rc.address if {
-    some rc in input.resource_changes
-    rc.change.actions == ["no-op"]
-}
+destructive := input.destructive
 "#;
     let mut engine = regorus::Engine::new();
     engine
@@ -105,6 +102,10 @@ no_ops contains rc.address if {
     assert!(denied.contains(
         &r#"kakaocloud_access_key.this["analytics/etl/ci"] would be destroyed"#.to_string()
     ));
+    let destructive = engine
+        .eval_rule("data.terraform.kcform.destructive".to_string())
+        .unwrap();
+    assert_eq!(destructive, regorus::Value::from(true));
     let leaks = engine
         .eval_rule("data.terraform.kcform.secret_values".to_string())
         .unwrap();
