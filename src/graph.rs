@@ -34,6 +34,19 @@ impl OperationGraph {
             .map(|(i, change)| (&change.address, i))
             .collect();
 
+        // Key deletes by their service account, so each lookup below is one hash probe rather
+        // than a scan of the whole plan (plans reach tens of thousands of changes).
+        let mut key_deletes: HashMap<Address, Vec<usize>> = HashMap::new();
+        for (j, change) in plan.changes.iter().enumerate() {
+            if let (Address::AccessKey { .. }, Action::Delete, Some(account)) =
+                (&change.address, change.action, change.address.parent())
+            {
+                key_deletes.entry(account).or_default().push(j);
+            }
+        }
+        let deletes_in =
+            |account: &Address| key_deletes.get(account).into_iter().flatten().copied();
+
         let mut previous_replace: HashMap<Address, usize> = HashMap::new();
         for (i, change) in plan.changes.iter().enumerate() {
             let parent = change.address.parent();
@@ -50,12 +63,8 @@ impl OperationGraph {
             }
             if let (Address::AccessKey { .. }, Some(account)) = (&change.address, &parent) {
                 if matches!(change.action, Action::Create | Action::Replace(_)) {
-                    for (j, other) in plan.changes.iter().enumerate() {
-                        if other.action == Action::Delete
-                            && other.address.parent().as_ref() == Some(account)
-                        {
-                            graph.add_edge(nodes[j], nodes[i], ());
-                        }
+                    for j in deletes_in(account) {
+                        graph.add_edge(nodes[j], nodes[i], ());
                     }
                 }
                 if let Action::Replace(_) = change.action {
@@ -68,12 +77,8 @@ impl OperationGraph {
             if let Address::ServiceAccount { .. } = change.address
                 && matches!(change.action, Action::Delete | Action::Deactivate)
             {
-                for (j, other) in plan.changes.iter().enumerate() {
-                    if other.action == Action::Delete
-                        && other.address.parent().as_ref() == Some(&change.address)
-                    {
-                        graph.add_edge(nodes[j], nodes[i], ());
-                    }
+                for j in deletes_in(&change.address) {
+                    graph.add_edge(nodes[j], nodes[i], ());
                 }
             }
         }

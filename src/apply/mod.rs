@@ -95,15 +95,17 @@ pub async fn apply(
         .map(|i| graph.dependencies(i).len())
         .collect();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; graph.len()];
-    let mut ready: Vec<usize> = (0..graph.len()).filter(|&i| waiting[i] == 0).collect();
-    ready.reverse();
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..graph.len()).filter(|&i| waiting[i] == 0).collect();
     let mut running = JoinSet::new();
     let mut failed = false;
 
     loop {
         let stopping = failed || options.stop.load(Ordering::SeqCst);
         while !stopping && running.len() < options.parallelism.max(1) {
-            let Some(index) = ready.pop() else { break };
+            let Some(index) = ready.pop_front() else {
+                break;
+            };
             let client = Arc::clone(&client);
             let sink = Arc::clone(&sink);
             let created = Arc::clone(&created);
@@ -132,7 +134,7 @@ pub async fn apply(
             for dependent in graph.dependents(index) {
                 waiting[dependent] -= 1;
                 if waiting[dependent] == 0 {
-                    ready.insert(0, dependent);
+                    ready.push_back(dependent);
                 }
             }
         }

@@ -327,6 +327,10 @@ fn record_keepers(
             record.insert(id.clone(), rotation.to_string());
         }
     }
+    // A key being replaced keeps no record: were its replacement to fail, recording the new
+    // rotation value against the old key would hide the rotation that is still due.
+    let changing: std::collections::HashSet<&crate::address::Address> =
+        plan.changes.iter().map(|c| &c.address).collect();
     for project in desired.projects.values() {
         for account in project.service_accounts.values() {
             for key in account.access_keys.values() {
@@ -338,13 +342,11 @@ fn record_keepers(
                 if let (Some(rotation), Some(live_key)) = (&key.rotation, live_key)
                     && live_key.rotation.is_none()
                     && !record.contains_key(&live_key.id)
-                    && plan
-                        .change(&crate::address::Address::access_key(
-                            &project.name,
-                            &account.name,
-                            &key.name,
-                        ))
-                        .is_none()
+                    && !changing.contains(&crate::address::Address::access_key(
+                        &project.name,
+                        &account.name,
+                        &key.name,
+                    ))
                 {
                     record.insert(live_key.id.clone(), rotation.clone());
                 }
