@@ -3,6 +3,7 @@
 //! and every operation's outcome is reported; the next apply converges from there.
 
 mod operation;
+mod recover;
 pub mod sink;
 
 use std::sync::Arc;
