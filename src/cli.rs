@@ -108,6 +108,48 @@ pub struct EmulatorArgs {
     /// Write the Org Admin access key {"id", "secret"} to this file (mode 0600).
     #[arg(long)]
     pub bootstrap_credentials: Option<PathBuf>,
+    /// Injected faults (one rule; `POST /_emulator/faults` adds more).
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// `kcform emulator` fault flags: one rule, as `POST /_emulator/faults` takes it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Fault injection")]
+pub struct FaultArgs {
+    /// Only requests with this method are faulted (default: every method).
+    #[arg(long, value_name = "METHOD")]
+    pub fault_method: Option<String>,
+    /// Only requests whose path matches this glob are faulted.
+    #[arg(long, value_name = "GLOB", default_value = "*")]
+    pub fault_path: String,
+    /// Delay every matching request by this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub latency_ms: Option<u64>,
+    /// Add a random delay of up to this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub jitter_ms: Option<u64>,
+    /// Answer matching requests with this error status (429, 500, 503…).
+    #[arg(long, value_name = "STATUS")]
+    pub fail_status: Option<u16>,
+    /// Send `Retry-After: SECONDS` with --fail-status.
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_after: Option<u64>,
+    /// Close matching connections without answering.
+    #[arg(long)]
+    pub drop_connections: bool,
+    /// Handle matching requests, then close the connection without answering.
+    #[arg(long)]
+    pub lose_responses: bool,
+    /// Fault only the next N matching requests (default: all).
+    #[arg(long, value_name = "N")]
+    pub fail_count: Option<u32>,
+    /// Allow N matching requests per second; answer 429 beyond.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// Hide newly created objects from lists for this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub list_lag_ms: Option<u64>,
 }
 
 fn parse_parallelism(text: &str) -> Result<usize, String> {

@@ -61,6 +61,10 @@ pub struct FaultSpec {
     /// every one until the faults are cleared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// Let this many matching calls through before `status`, `drop_connection` or
+    /// `lose_response` start (to fail an apply in its middle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
     /// At most this many matching requests per second; the rest get 429 with `Retry-After`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u32>,
@@ -124,6 +128,9 @@ impl FaultSpec {
             if self.count.is_some() {
                 return Err(FaultError::Orphan("count"));
             }
+            if self.after.is_some() {
+                return Err(FaultError::Orphan("after"));
+            }
         }
         if self.rate_limit == Some(0) {
             return Err(FaultError::ZeroRate);
@@ -149,6 +156,8 @@ struct Rule {
     pattern: glob::Pattern,
     /// Disruptions left (`None`: unlimited).
     remaining: Option<u32>,
+    /// Matching calls still let through before disruptions start.
+    skip: u32,
     /// Start of the current one-second rate window and the requests counted in it.
     window: (Instant, u32),
 }
@@ -194,10 +203,12 @@ impl Faults {
     pub fn add(&self, spec: FaultSpec) -> Result<(), FaultError> {
         let pattern = spec.compile()?;
         let remaining = spec.count;
+        let skip = spec.after.unwrap_or(0);
         self.lock().rules.push(Rule {
             spec,
             pattern,
             remaining,
+            skip,
             window: (Instant::now(), 0),
         });
         Ok(())
@@ -252,7 +263,9 @@ impl Faults {
                 rule.spec.status.is_some() || rule.spec.drop_connection || rule.spec.lose_response;
             let already =
                 decision.refuse.is_some() || decision.drop_connection || decision.lose_response;
-            if disrupts && !already && rule.remaining != Some(0) {
+            if disrupts && !already && rule.skip > 0 {
+                rule.skip -= 1;
+            } else if disrupts && !already && rule.remaining != Some(0) {
                 if let Some(left) = rule.remaining.as_mut() {
                     *left -= 1;
                 }
@@ -485,6 +498,17 @@ mod tests {
             assert_eq!((status.as_u16(), retry), (503, Some(2)));
         }
         assert!(faults.decide(&Method::POST, path).refuse.is_none());
+
+        faults.clear();
+        faults
+            .add(spec(
+                serde_json::json!({"status": 403, "after": 2, "count": 1}),
+            ))
+            .unwrap();
+        let refused: Vec<bool> = (0..4)
+            .map(|_| faults.decide(&Method::GET, path).refuse.is_some())
+            .collect();
+        assert_eq!(refused, [false, false, true, false]);
     }
 
     #[test]

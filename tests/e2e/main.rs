@@ -9,4 +9,5 @@ mod examples;
 mod keys;
 mod lifecycle;
 mod output;
+mod reliability;
 mod safety;
