@@ -33,6 +33,18 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run the built-in emulator as an HTTP server.
     Emulator(EmulatorArgs),
+    /// Remove a stale apply lock.
+    Unlock(UnlockArgs),
+}
+
+/// `kcform unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The lock's ID, as a refused apply names it.
+    pub lock_id: String,
+    /// A .toml file or a directory of them (its `[lock]` backend is used).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
 }
 
 /// A configuration path.
@@ -94,6 +106,14 @@ pub struct ApplyArgs {
     /// Apply only this address and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
+    /// Wait this long for a lock held by another apply (e.g. `30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_lock_timeout)]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn parse_lock_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::cloud::retry::parse_duration(text)
+        .ok_or_else(|| "must be a whole number with a unit: ms, s, m or h (e.g. `30s`)".into())
 }
 
 /// `kcform emulator`.

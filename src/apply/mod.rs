@@ -2,6 +2,7 @@
 //! once. On the first failure (or a Ctrl-C) no new operation starts, the running ones finish,
 //! and every operation's outcome is reported; the next apply converges from there.
 
+pub mod locking;
 mod operation;
 mod recover;
 pub mod sink;

@@ -17,8 +17,20 @@ use crate::render::{Palette, human};
 use crate::settings::GlobalSettings;
 use crate::{exit, keepers};
 
-/// Runs it.
+/// Runs it, holding the configuration's lock from before the live objects are read until the
+/// journal record is written.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
+    let (store, lock) = crate::apply::locking::acquire(&args.path, args.lock_timeout).await?;
+    let result = run_locked(args, settings, &store, &lock).await;
+    crate::apply::locking::release(&store, lock, result).await
+}
+
+async fn run_locked(
+    args: &ApplyArgs,
+    settings: &GlobalSettings,
+    store: &crate::lock::Store,
+    lock: &crate::lock::Guard,
+) -> anyhow::Result<i32> {
     let parallelism = args.parallelism;
     let planned = super::make_plan(&args.path, settings, parallelism, &args.targets).await?;
     let palette = Palette::new(settings.color_stdout);
@@ -31,6 +43,7 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
             &ApplyReport::default(),
         )?;
         planned.connection.close().await;
+        crate::apply::locking::journal(store, lock, &planned.plan, &ApplyReport::default()).await;
         return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
@@ -52,6 +65,7 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
     .await;
     let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report);
     planned.connection.close().await;
+    crate::apply::locking::journal(store, lock, &planned.plan, &report).await;
     recorded?;
     finish(&report)
 }

@@ -4,6 +4,7 @@ mod apply;
 mod emulator;
 mod graph;
 mod plan;
+mod unlock;
 mod validate;
 
 use std::collections::BTreeSet;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::run(&args, &settings))),
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(apply::run(&args, &settings))),
         Command::Emulator(args) => runtime().and_then(|rt| rt.block_on(emulator::run(&args))),
+        Command::Unlock(args) => runtime().and_then(|rt| rt.block_on(unlock::run(&args))),
     };
     match result {
         Ok(code) => code,

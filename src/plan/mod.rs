@@ -2,6 +2,7 @@
 //! [`diff`] of desired against live state. Every renderer and `apply` read this one value, so
 //! what a reviewer sees is exactly what runs.
 
+mod checksum;
 mod diff;
 mod slots;
 mod target;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::address::Address;
 
+pub use checksum::checksum;
 pub use diff::{PlanRefused, diff};
 pub use target::targeted;
 
