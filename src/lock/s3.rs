@@ -97,7 +97,12 @@ impl S3 {
                     host: "unknown".into(),
                 })),
             },
-            Err(error) => Err(self.remote(error)),
+            // Some S3-compatible stores refuse a failed precondition with another status; a
+            // lock object that exists is the answer either way.
+            Err(error) => match self.holder().await {
+                Ok(Some(holder)) => Err(LockError::Held(holder)),
+                _ => Err(self.remote(error)),
+            },
         }
     }
 

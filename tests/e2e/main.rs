@@ -8,6 +8,7 @@ mod commands;
 mod examples;
 mod keys;
 mod lifecycle;
+mod locks;
 mod output;
 mod reliability;
 mod safety;
