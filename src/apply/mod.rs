@@ -4,6 +4,7 @@
 
 pub mod locking;
 mod operation;
+pub mod progress;
 mod recover;
 pub mod sink;
 

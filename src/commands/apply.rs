@@ -56,13 +56,15 @@ async fn run_locked(
         sink: sink(&planned.desired),
         stop,
     };
+    let mut progress = crate::apply::progress::Progress::new(planned.plan.changes.len());
     let report = apply::apply(
         Arc::clone(&planned.connection.client),
         &planned.plan,
         options,
-        print_progress,
+        |op| progress.finished(&progress_lines(op)),
     )
     .await;
+    progress.finish();
     let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report);
     planned.connection.close().await;
     crate::apply::locking::journal(store, lock, &planned.plan, &report).await;
@@ -136,7 +138,7 @@ fn label(op: &OperationReport) -> String {
     }
 }
 
-fn print_progress(op: &OperationReport) {
+fn progress_lines(op: &OperationReport) -> Vec<String> {
     let (noun, _) = verb(op.action);
     match &op.outcome {
         Outcome::Done(done) => {
@@ -144,13 +146,14 @@ fn print_progress(op: &OperationReport) {
                 (Some(id), _) => format!(" [id={id}]"),
                 _ => String::new(),
             };
-            eprintln!("{}: {noun} complete{id}", label(op));
+            let mut lines = vec![format!("{}: {noun} complete{id}", label(op))];
             for warning in &done.warnings {
-                eprintln!("warning: {}: {warning}", label(op));
+                lines.push(format!("warning: {}: {warning}", label(op)));
             }
+            lines
         }
-        Outcome::Failed(message) => eprintln!("{}: {noun} failed: {message}", label(op)),
-        Outcome::NotStarted => {}
+        Outcome::Failed(message) => vec![format!("{}: {noun} failed: {message}", label(op))],
+        Outcome::NotStarted => Vec::new(),
     }
 }
 

@@ -60,7 +60,7 @@ impl Local {
                 file.read_to_end(&mut bytes)
                     .map_err(io("cannot read", &path))?;
                 let holder = parse_info(&bytes, &path.display().to_string())?;
-                return Err(LockError::Held(holder));
+                return Err(LockError::Held(Box::new(holder)));
             }
             Err(TryLockError::Error(source)) => return Err(io("cannot lock", &path)(source)),
         }
@@ -100,7 +100,7 @@ impl Local {
         if holder.id != id {
             return Err(LockError::IdMismatch {
                 given: id.to_string(),
-                holder,
+                holder: Box::new(holder),
             });
         }
         std::fs::remove_file(&path).map_err(io("cannot remove", &path))?;
@@ -126,7 +126,7 @@ mod tests {
         let first = LockInfo::new("apply");
         let file = local.try_acquire(&first).unwrap();
         match local.try_acquire(&LockInfo::new("apply")) {
-            Err(LockError::Held(holder)) => assert_eq!(holder, first),
+            Err(LockError::Held(holder)) => assert_eq!(*holder, first),
             other => panic!("expected Held, got {:?}", other.map(|_| ())),
         }
         local.release(Some(file)).unwrap();

@@ -78,14 +78,14 @@ pub enum LockError {
          wait for it to finish (see --lock-timeout), or if it is stale run `kcform unlock {id}`",
         who = .0.who, host = .0.host, created = .0.created, operation = .0.operation, id = .0.id
     )]
-    Held(LockInfo),
+    Held(Box<LockInfo>),
     /// `kcform unlock` was given another lock's ID.
     #[error("lock ID `{given}` does not match the lock held (ID {}, by {} since {}); nothing was removed", .holder.id, .holder.who, .holder.created)]
     IdMismatch {
         /// The ID given.
         given: String,
         /// The holder.
-        holder: LockInfo,
+        holder: Box<LockInfo>,
     },
     /// `kcform unlock` found no lock.
     #[error("there is no lock at {0}")]

@@ -86,21 +86,21 @@ impl S3 {
         {
             Ok(_) => Ok(()),
             Err(object_store::Error::AlreadyExists { .. }) => match self.holder().await? {
-                Some(holder) => Err(LockError::Held(holder)),
+                Some(holder) => Err(LockError::Held(Box::new(holder))),
                 // Released between our write and our read: report it as held by nobody in
                 // particular, and the caller's next attempt will most likely get it.
-                None => Err(LockError::Held(LockInfo {
+                None => Err(LockError::Held(Box::new(LockInfo {
                     id: "(released)".into(),
                     who: "another apply".into(),
                     operation: "apply".into(),
                     created: super::now_rfc3339(),
                     host: "unknown".into(),
-                })),
+                }))),
             },
             // Some S3-compatible stores refuse a failed precondition with another status; a
             // lock object that exists is the answer either way.
             Err(error) => match self.holder().await {
-                Ok(Some(holder)) => Err(LockError::Held(holder)),
+                Ok(Some(holder)) => Err(LockError::Held(Box::new(holder))),
                 _ => Err(self.remote(error)),
             },
         }
@@ -126,7 +126,7 @@ impl S3 {
         if holder.id != id {
             return Err(LockError::IdMismatch {
                 given: id.to_string(),
-                holder,
+                holder: Box::new(holder),
             });
         }
         self.store
