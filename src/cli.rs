@@ -35,6 +35,18 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run the built-in emulator as an HTTP server.
     Emulator(EmulatorArgs),
+    /// Remove a stale apply lock.
+    Unlock(UnlockArgs),
+}
+
+/// `kcform unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The lock's ID, as a refused apply names it.
+    pub lock_id: String,
+    /// A .toml file or a directory of them (its `[lock]` backend is used).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
 }
 
 /// A configuration path.
@@ -133,6 +145,14 @@ pub struct ApplyArgs {
     /// Apply even when a safety rail (mass deletion) refuses the plan.
     #[arg(long)]
     pub force: bool,
+    /// Wait this long for a lock held by another apply (e.g. `30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_lock_timeout)]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn parse_lock_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::cloud::retry::parse_duration(text)
+        .ok_or_else(|| "must be a whole number with a unit: ms, s, m or h (e.g. `30s`)".into())
 }
 
 /// `kcform emulator`.
@@ -151,6 +171,48 @@ pub struct EmulatorArgs {
     /// (an existing data file keeps its setting; POST /_emulator/organization changes it).
     #[arg(long)]
     pub no_payment_method: bool,
+    /// Injected faults (one rule; `POST /_emulator/faults` adds more).
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// `kcform emulator` fault flags: one rule, as `POST /_emulator/faults` takes it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Fault injection")]
+pub struct FaultArgs {
+    /// Only requests with this method are faulted (default: every method).
+    #[arg(long, value_name = "METHOD")]
+    pub fault_method: Option<String>,
+    /// Only requests whose path matches this glob are faulted.
+    #[arg(long, value_name = "GLOB", default_value = "*")]
+    pub fault_path: String,
+    /// Delay every matching request by this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub latency_ms: Option<u64>,
+    /// Add a random delay of up to this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub jitter_ms: Option<u64>,
+    /// Answer matching requests with this error status (429, 500, 503…).
+    #[arg(long, value_name = "STATUS")]
+    pub fail_status: Option<u16>,
+    /// Send `Retry-After: SECONDS` with --fail-status.
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_after: Option<u64>,
+    /// Close matching connections without answering.
+    #[arg(long)]
+    pub drop_connections: bool,
+    /// Handle matching requests, then close the connection without answering.
+    #[arg(long)]
+    pub lose_responses: bool,
+    /// Fault only the next N matching requests (default: all).
+    #[arg(long, value_name = "N")]
+    pub fail_count: Option<u32>,
+    /// Allow N matching requests per second; answer 429 beyond.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// Hide newly created objects from lists for this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub list_lag_ms: Option<u64>,
 }
 
 fn parse_parallelism(text: &str) -> Result<usize, String> {

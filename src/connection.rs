@@ -32,6 +32,9 @@ pub enum ConnectionError {
     /// The endpoint is unusable.
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    /// `KCFORM_HTTP_TIMEOUT` or `KCFORM_HTTP_ATTEMPTS` is invalid.
+    #[error(transparent)]
+    Tuning(#[from] crate::cloud::retry::TuningError),
 }
 
 impl Connection {
@@ -48,7 +51,7 @@ impl Connection {
         };
         let options = ClientOptions {
             parallelism,
-            ..ClientOptions::default()
+            ..ClientOptions::from_env()?
         };
         match endpoint {
             Endpoint::Emulator => {

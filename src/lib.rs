@@ -14,9 +14,11 @@ pub mod exit;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod graph;
+pub mod journal;
 pub mod keepers;
 pub mod limits;
 pub mod live;
+pub mod lock;
 pub mod model;
 pub mod permissions;
 pub mod plan;

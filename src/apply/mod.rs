@@ -2,7 +2,10 @@
 //! once. On the first failure (or a Ctrl-C) no new operation starts, the running ones finish,
 //! and every operation's outcome is reported; the next apply converges from there.
 
+pub mod locking;
 mod operation;
+pub mod progress;
+mod recover;
 pub mod sink;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use crate::limits::next_key_generation;
 use crate::model::Status;
 use crate::plan::{Action, Change, ReplaceOrder};
 
+use super::recover;
 use super::sink::{DeliveryError, SecretDocument, Sink};
 
 /// IDs of objects created during this apply, for their children's operations.
@@ -85,6 +86,14 @@ pub struct Context<'a> {
     pub created: &'a CreatedIds,
 }
 
+fn adopted_warning(adopted: bool, note: &str) -> Vec<String> {
+    if adopted {
+        vec![note.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 fn text(attributes: &Option<crate::plan::Attributes>, name: &str) -> String {
     attributes
         .as_ref()
@@ -135,18 +144,18 @@ impl Context<'_> {
     pub async fn run(&self, change: &Change) -> Result<Done, OperationError> {
         match (&change.address, change.action) {
             (Address::Project { project }, Action::Create) => {
-                let created = self
-                    .client
-                    .create_project(
-                        project,
-                        &text(&change.after, "nickname"),
-                        &text(&change.after, "description"),
-                    )
-                    .await?;
+                let (created, adopted) = recover::create_project(
+                    self.client,
+                    project,
+                    &text(&change.after, "nickname"),
+                    &text(&change.after, "description"),
+                )
+                .await?;
                 self.created
                     .insert(change.address.clone(), created.id.clone(), String::new());
                 Ok(Done {
                     created_id: Some(created.id),
+                    warnings: adopted_warning(adopted, recover::ADOPTED),
                     ..Done::default()
                 })
             }
@@ -172,10 +181,13 @@ impl Context<'_> {
                     "inactive" => Status::Inactive,
                     _ => Status::Active,
                 };
-                let created = self
-                    .client
-                    .create_service_account(&project_id, service_account, status)
-                    .await?;
+                let (created, adopted) = recover::create_service_account(
+                    self.client,
+                    &project_id,
+                    service_account,
+                    status,
+                )
+                .await?;
                 self.created.insert(
                     change.address.clone(),
                     created.id.clone(),
@@ -183,6 +195,7 @@ impl Context<'_> {
                 );
                 Ok(Done {
                     created_id: Some(created.id),
+                    warnings: adopted_warning(adopted, recover::ADOPTED),
                     ..Done::default()
                 })
             }
@@ -214,9 +227,10 @@ impl Context<'_> {
                 let Address::AccessKey { key, .. } = &change.address else {
                     unreachable!()
                 };
-                let id = self.create_key(change, key).await?;
+                let (id, warnings) = self.create_key(change, key).await?;
                 Ok(Done {
                     created_id: Some(id),
+                    warnings,
                     ..Done::default()
                 })
             }
@@ -231,15 +245,15 @@ impl Context<'_> {
             }
             (Address::AccessKey { key, .. }, Action::Replace(order)) => {
                 let (old_id, old_name) = self.old_key(change)?;
-                let new_id = match order {
+                let (new_id, warnings) = match order {
                     ReplaceOrder::CreateBeforeDestroy => {
-                        let new_id = self
+                        let created = self
                             .create_key(change, &next_key_generation(&old_name))
                             .await?;
                         self.client
                             .delete_access_key(&self.account(change)?.0, &old_id)
                             .await?;
-                        new_id
+                        created
                     }
                     ReplaceOrder::DestroyBeforeCreate => {
                         self.client
@@ -251,7 +265,7 @@ impl Context<'_> {
                 Ok(Done {
                     created_id: Some(new_id),
                     deleted_id: Some(old_id),
-                    warnings: Vec::new(),
+                    warnings,
                 })
             }
             (address, action) => Err(OperationError::Missing(format!(
@@ -262,12 +276,12 @@ impl Context<'_> {
     }
 
     /// Creates a key under `remote_name`, delivers its secret, and deletes it again if the
-    /// delivery fails.
+    /// delivery fails. Returns the key's ID and what the report should note.
     async fn create_key(
         &self,
         change: &Change,
         remote_name: &str,
-    ) -> Result<String, OperationError> {
+    ) -> Result<(String, Vec<String>), OperationError> {
         let Address::AccessKey {
             project,
             service_account,
@@ -280,10 +294,13 @@ impl Context<'_> {
             )));
         };
         let (user_id, email) = self.account(change)?;
-        let created = self
-            .client
-            .create_access_key(&user_id, remote_name, &text(&change.after, "description"))
-            .await?;
+        let (created, recreated) = recover::create_access_key(
+            self.client,
+            &user_id,
+            remote_name,
+            &text(&change.after, "description"),
+        )
+        .await?;
         let document = SecretDocument {
             project: project.clone(),
             service_account: service_account.clone(),
@@ -309,7 +326,10 @@ impl Context<'_> {
                 },
             );
         }
-        Ok(created.key.id)
+        Ok((
+            created.key.id,
+            adopted_warning(recreated, recover::KEY_RECREATED),
+        ))
     }
 
     /// Deletes a key and then its secret file; a file that cannot be removed is a warning,

@@ -152,7 +152,8 @@ impl Sink {
     }
 }
 
-fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` and missing parents with mode 0700.
+pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

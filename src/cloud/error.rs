@@ -29,6 +29,8 @@ pub enum CloudError {
         endpoint: String,
         /// What went wrong.
         detail: String,
+        /// Whether the request may have reached the server (false: no connection was made).
+        maybe_sent: bool,
     },
     /// The answer was not what the API documents.
     #[error("{method} {path}: unexpected answer from the IAM API: {detail}")]
@@ -56,6 +58,16 @@ impl CloudError {
         match self {
             CloudError::Api { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// True when the server may have carried the call out although it failed: no answer came
+    /// back, or a 500/502/504. A create that failed this way must be looked up, not repeated.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            CloudError::Transport { maybe_sent, .. } => *maybe_sent,
+            CloudError::Api { status, .. } => matches!(status, 500 | 502 | 504),
+            _ => false,
         }
     }
 }

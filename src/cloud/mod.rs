@@ -4,12 +4,14 @@
 
 mod error;
 mod read;
+pub mod retry;
 pub mod routes;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,6 +24,8 @@ use crate::wire;
 
 pub use error::CloudError;
 pub use read::read_live;
+pub use retry::RetryPolicy;
+use retry::{Failure, Verdict};
 
 /// An access key used to authenticate (Keystone application credential).
 #[derive(Debug, Clone)]
@@ -39,6 +43,8 @@ pub struct ClientOptions {
     pub parallelism: usize,
     /// Timeout of one request.
     pub timeout: Duration,
+    /// How failed calls are retried.
+    pub retry: RetryPolicy,
 }
 
 impl Default for ClientOptions {
@@ -46,8 +52,30 @@ impl Default for ClientOptions {
         ClientOptions {
             parallelism: crate::limits::DEFAULT_PARALLELISM,
             timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
         }
     }
+}
+
+impl ClientOptions {
+    /// The defaults with the timeout and attempts of `KCFORM_HTTP_TIMEOUT` and
+    /// `KCFORM_HTTP_ATTEMPTS` when set.
+    pub fn from_env() -> Result<ClientOptions, retry::TuningError> {
+        let defaults = ClientOptions::default();
+        let (timeout, retry) = retry::tuning_from_env(defaults.timeout, defaults.retry)?;
+        Ok(ClientOptions {
+            timeout,
+            retry,
+            ..defaults
+        })
+    }
+}
+
+/// One answered attempt: status, headers and body.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    bytes: bytes::Bytes,
 }
 
 struct CachedToken {
@@ -66,6 +94,7 @@ pub struct Client {
     credential: Credential,
     token: Mutex<Option<CachedToken>>,
     permits: Arc<Semaphore>,
+    retry: RetryPolicy,
 }
 
 /// A newly created access key and its secret, which the API shows only this once.
@@ -134,6 +163,7 @@ impl Client {
             credential,
             token: Mutex::new(None),
             permits: Arc::new(Semaphore::new(options.parallelism.max(1))),
+            retry: options.retry.clone(),
         })
     }
 
@@ -184,28 +214,18 @@ impl Client {
             },
         };
         let path = routes::AUTH_TOKENS;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore is never closed");
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.transport("POST", path, e))?;
-        let status = response.status();
-        let header = response
-            .headers()
+        // Issuing a token twice is harmless, so this POST is retried like a read.
+        let answer = self
+            .with_retries(true, || {
+                self.exchange(Method::POST, path, &[], Some(&body), None)
+            })
+            .await?;
+        let (status, bytes) = (answer.status, answer.bytes);
+        let header = answer
+            .headers
             .get("X-Subject-Token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport("POST", path, e))?;
         if status != StatusCode::CREATED {
             return Err(api_error("POST", path, status, &bytes));
         }
@@ -243,10 +263,108 @@ impl Client {
             path: path.to_string(),
             endpoint: self.base.clone(),
             detail,
+            maybe_sent: !error.is_connect(),
         }
     }
 
-    /// Sends one authenticated request; a 401 re-issues the token once and retries.
+    /// One attempt: sends the request and reads the whole answer, whatever its status.
+    async fn exchange<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        token: Option<&Secret>,
+    ) -> Result<Answer, CloudError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("X-Auth-Token", token.expose());
+        }
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport(method.as_str(), path, e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(|e| {
+            let mut error = self.transport(method.as_str(), path, e);
+            if let CloudError::Transport { maybe_sent, .. } = &mut error {
+                *maybe_sent = true;
+            }
+            error
+        })?;
+        Ok(Answer {
+            status,
+            headers,
+            bytes,
+        })
+    }
+
+    /// Runs `attempt` until it answers with a status that is not worth retrying, retrying
+    /// transient failures (see [`retry::verdict`]) after a backoff or the server's
+    /// `Retry-After`. The last answer is returned as is, success or not; only a failure with no
+    /// answer at all is an error.
+    async fn with_retries<F, Fut>(
+        &self,
+        repeatable: bool,
+        mut attempt: F,
+    ) -> Result<Answer, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Answer, CloudError>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let result = attempt().await;
+            let (failure, retry_after) = match &result {
+                Ok(answer) if answer.status.is_success() => return result,
+                Ok(answer) => (
+                    Failure::Status(answer.status.as_u16()),
+                    answer
+                        .headers
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| retry::parse_retry_after(v, OffsetDateTime::now_utc())),
+                ),
+                Err(CloudError::Transport { maybe_sent, .. }) => (
+                    if *maybe_sent {
+                        Failure::NoAnswer
+                    } else {
+                        Failure::NotSent
+                    },
+                    None,
+                ),
+                Err(_) => return result,
+            };
+            if tries >= self.retry.attempts || retry::verdict(repeatable, failure) == Verdict::Fail
+            {
+                return result;
+            }
+            let wait = match retry_after {
+                Some(wait) if wait > self.retry.max_retry_after => return result,
+                Some(wait) => wait,
+                None => self.retry.backoff(tries),
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends one authenticated request, retrying transient failures of calls that are safe to
+    /// repeat; a 401 re-issues the token once and retries. A DELETE answering 404 after an
+    /// attempt whose answer was lost counts as done: that attempt deleted the object.
     async fn send<B: Serialize>(
         &self,
         method: Method,
@@ -254,42 +372,44 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<(StatusCode, bytes::Bytes), CloudError> {
+        let repeatable = retry::idempotent(&method);
         let mut reissued = false;
+        let lost_earlier = std::sync::atomic::AtomicBool::new(false);
         loop {
             let token = self.token().await?;
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore is never closed");
-            let mut request = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base))
-                .header("X-Auth-Token", token.expose());
-            if !query.is_empty() {
-                request = request.query(query);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| self.transport(method.as_str(), path, e))?;
-            let status = response.status();
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| self.transport(method.as_str(), path, e))?;
+            let answer = self
+                .with_retries(repeatable, || {
+                    let attempt = self.exchange(method.clone(), path, query, body, Some(&token));
+                    let lost_earlier = &lost_earlier;
+                    async move {
+                        let result = attempt.await;
+                        let lost = match &result {
+                            Err(error) => error.is_ambiguous(),
+                            Ok(answer) => matches!(answer.status.as_u16(), 500 | 502 | 504),
+                        };
+                        if lost {
+                            lost_earlier.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        result
+                    }
+                })
+                .await?;
+            let status = answer.status;
             if status == StatusCode::UNAUTHORIZED && !reissued {
                 reissued = true;
                 *self.token.lock().await = None;
                 continue;
             }
-            if !status.is_success() {
-                return Err(api_error(method.as_str(), path, status, &bytes));
+            if status == StatusCode::NOT_FOUND
+                && method == Method::DELETE
+                && lost_earlier.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                return Ok((StatusCode::NO_CONTENT, bytes::Bytes::new()));
             }
-            return Ok((status, bytes));
+            if !status.is_success() {
+                return Err(api_error(method.as_str(), path, status, &answer.bytes));
+            }
+            return Ok((status, answer.bytes));
         }
     }
 
@@ -382,6 +502,39 @@ impl Client {
             )
             .await?;
         Ok(found.into_iter().find(|account| account.name == name))
+    }
+
+    /// Looks a project up by name (used after a lost create answer).
+    pub async fn find_project(&self, name: &str) -> Result<Option<wire::Project>, CloudError> {
+        let found = self
+            .list_all(
+                &routes::projects(),
+                &[("name", name.to_string())],
+                |page: wire::ProjectList| (page.projects, page.pagination),
+            )
+            .await?;
+        Ok(found.into_iter().find(|project| project.name == name))
+    }
+
+    /// Looks a service account's access key up by its remote name (used after a lost create
+    /// answer). The answer never holds a secret.
+    pub async fn find_access_key(
+        &self,
+        user_id: &str,
+        name: &str,
+    ) -> Result<Option<wire::ApplicationCredential>, CloudError> {
+        let page: wire::ApplicationCredentialList = self
+            .call::<(), _>(
+                Method::GET,
+                &routes::access_keys(user_id),
+                &[("name", name.to_string())],
+                None,
+            )
+            .await?;
+        Ok(page
+            .application_credentials
+            .into_iter()
+            .find(|key| key.name == name))
     }
 
     /// Every access key of a project's service accounts, in one paged listing.

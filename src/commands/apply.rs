@@ -19,8 +19,20 @@ use crate::render::{Palette, human};
 use crate::settings::GlobalSettings;
 use crate::{keepers, snapshot};
 
-/// Runs it.
+/// Runs it, holding the configuration's lock from before the live objects are read until the
+/// journal record is written.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
+    let (store, lock) = crate::apply::locking::acquire(&args.path, args.lock_timeout).await?;
+    let result = run_locked(args, settings, &store, &lock).await;
+    crate::apply::locking::release(&store, lock, result).await
+}
+
+async fn run_locked(
+    args: &ApplyArgs,
+    settings: &GlobalSettings,
+    store: &crate::lock::Store,
+    lock: &crate::lock::Guard,
+) -> anyhow::Result<i32> {
     let planned = match &args.plan {
         Some(file) => from_saved(file, args, settings).await?,
         None => fresh(args, settings).await?,
@@ -38,6 +50,14 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
             &report,
         )?;
         planned.connection.close().await;
+        crate::apply::locking::journal(
+            store,
+            lock,
+            &planned.plan,
+            &planned.checksum,
+            &ApplyReport::default(),
+        )
+        .await;
         return Ok(exit::SUCCESS);
     }
     if let Err(refused) = planned.authority.permit(&planned.plan) {
@@ -70,13 +90,15 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
         sink: sink(&planned.desired),
         stop,
     };
+    let mut progress = crate::apply::progress::Progress::new(planned.plan.changes.len());
     let report = apply::apply(
         Arc::clone(&planned.connection.client),
         &planned.plan,
         options,
-        print_progress,
+        |op| progress.finished(&progress_lines(op)),
     )
     .await;
+    progress.finish();
     let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report)
         .and_then(|()| {
             snapshot::record_apply(
@@ -88,6 +110,7 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
             .map_err(anyhow::Error::from)
         });
     planned.connection.close().await;
+    crate::apply::locking::journal(store, lock, &planned.plan, &planned.checksum, &report).await;
     recorded?;
     finish(&report)
 }
@@ -232,7 +255,7 @@ fn label(op: &OperationReport) -> String {
     }
 }
 
-fn print_progress(op: &OperationReport) {
+fn progress_lines(op: &OperationReport) -> Vec<String> {
     let (noun, _) = verb(op.action);
     match &op.outcome {
         Outcome::Done(done) => {
@@ -240,13 +263,14 @@ fn print_progress(op: &OperationReport) {
                 (Some(id), _) => format!(" [id={id}]"),
                 _ => String::new(),
             };
-            eprintln!("{}: {noun} complete{id}", label(op));
+            let mut lines = vec![format!("{}: {noun} complete{id}", label(op))];
             for warning in &done.warnings {
-                eprintln!("warning: {}: {warning}", label(op));
+                lines.push(format!("warning: {}: {warning}", label(op)));
             }
+            lines
         }
-        Outcome::Failed(message) => eprintln!("{}: {noun} failed: {message}", label(op)),
-        Outcome::NotStarted => {}
+        Outcome::Failed(message) => vec![format!("{}: {noun} failed: {message}", label(op))],
+        Outcome::NotStarted => Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@ mod emulator;
 mod graph;
 mod plan;
 mod show;
+mod unlock;
 mod validate;
 
 use std::collections::BTreeSet;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(apply::run(&args, &settings))),
         Command::Show(args) => show::run(&args, &settings),
         Command::Emulator(args) => runtime().and_then(|rt| rt.block_on(emulator::run(&args))),
+        Command::Unlock(args) => runtime().and_then(|rt| rt.block_on(unlock::run(&args))),
     };
     match result {
         Ok(code) => code,

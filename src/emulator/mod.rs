@@ -11,6 +11,7 @@
 mod auth;
 mod error;
 mod extract;
+pub mod faults;
 mod routes;
 mod state;
 mod store;
@@ -27,6 +28,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use error::{ApiError, EmulatorError};
+pub use faults::FaultSpec;
 pub use routes::router;
 pub use state::EmulatorState;
 

@@ -63,6 +63,7 @@ pub(super) struct Opened {
 #[derive(Clone)]
 pub struct EmulatorState {
     inner: Arc<Mutex<Inner>>,
+    faults: super::faults::Faults,
 }
 
 impl std::fmt::Debug for EmulatorState {
@@ -114,6 +115,7 @@ impl EmulatorState {
                 _data_lock: data_lock,
                 tokens: HashMap::new(),
             })),
+            faults: super::faults::Faults::default(),
         };
         Ok(Opened {
             state,
@@ -128,6 +130,11 @@ impl EmulatorState {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The injected faults (see `faults`), kept apart from the data: they are never persisted.
+    pub fn faults(&self) -> super::faults::Faults {
+        self.faults.clone()
     }
 
     /// Runs `f` on the current data.

@@ -142,6 +142,96 @@ impl World {
             .expect_code(0)
     }
 
+    /// Injects a fault rule (`POST /_emulator/faults`).
+    pub fn fault(&self, rule: serde_json::Value) {
+        let url = format!("{}/_emulator/faults", self.endpoint());
+        let status = self.block_on(async {
+            reqwest::Client::new()
+                .post(url)
+                .json(&rule)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert_eq!(status.as_u16(), 201, "fault {rule} refused");
+    }
+
+    /// Clears every injected fault (`DELETE /_emulator/faults`).
+    pub fn clear_faults(&self) {
+        let url = format!("{}/_emulator/faults", self.endpoint());
+        let status = self.block_on(async {
+            reqwest::Client::new()
+                .delete(url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert_eq!(status.as_u16(), 204);
+    }
+
+    /// Starts kcform in the background with the same environment as [`World::kcform`];
+    /// hand its output to [`World::finish`].
+    pub fn spawn_kcform(&self, args: &[&str]) -> std::process::Child {
+        let admin = self.emulator().admin_credential().clone();
+        Command::new(env!("CARGO_BIN_EXE_kcform"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("KCFORM_ENDPOINT", self.endpoint())
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", &admin.id)
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", &admin.secret)
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits for a spawned kcform and checks its output like any other run.
+    pub fn finish(&mut self, child: std::process::Child) -> Run {
+        let output = child.wait_with_output().unwrap();
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        self.outputs.push(run.stdout.clone());
+        self.outputs.push(run.stderr.clone());
+        self.check_secrets();
+        run
+    }
+
+    /// Asserts that the project holds exactly these service accounts, each with exactly
+    /// `keys_each` keys, and that every live key's secret was delivered to a secret file.
+    pub fn assert_delivered(&self, project: &str, accounts: &[String], keys_each: usize) {
+        let live = self.accounts(project);
+        let mut names: Vec<String> = live.iter().map(|a| a.name.clone()).collect();
+        names.sort();
+        let mut expected = accounts.to_vec();
+        expected.sort();
+        assert_eq!(names, expected, "service accounts of {project}");
+        let keys = self.keys(project);
+        assert_eq!(keys.len(), accounts.len() * keys_each, "keys of {project}");
+        let mut delivered = BTreeSet::new();
+        for file in files_under(&self.dir.path().join(".kcform/secrets").join(project)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            delivered.insert(json["access_key_id"].as_str().unwrap().to_string());
+        }
+        for key in &keys {
+            assert!(
+                delivered.contains(&key.id),
+                "key {} ({}) has no delivered secret",
+                key.id,
+                key.name
+            );
+        }
+    }
+
     /// Plans again and asserts that nothing is left to do.
     pub fn assert_converged(&mut self) {
         let run = self.kcform(&["plan", "--detailed-exitcode", "."]);
@@ -202,7 +292,8 @@ impl World {
     }
 
     /// Collects every secret now in a secret file and fails if any captured output, or any
-    /// file under `.kcform/` other than its own secret file, contains one.
+    /// file under `.kcform/` other than its own secret file (the journal records under
+    /// `.kcform/journal/` included), contains one.
     fn check_secrets(&mut self) {
         let secrets_dir = self.dir.path().join(".kcform/secrets");
         for file in files_under(&secrets_dir) {

@@ -2,9 +2,9 @@
 //! that keep unknown routes (404) and wrong methods (405) in Keystone's error format, the
 //! unauthenticated Keystone version documents, and the store → wire conversions.
 //!
-//! Route patterns are the constants in [`paths`]; a later fault-injection layer can match
-//! requests against them and wrap the whole router (latency, forced statuses, dropped
-//! connections, and lost responses, which run the inner service and then drop the answer).
+//! Route patterns are the constants in [`paths`]; the fault-injection layer (`faults`) wraps
+//! the whole router (latency, forced statuses, dropped connections, lost responses, rate
+//! limits, read-after-write lag).
 
 mod control;
 mod keys;
@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::error::ApiError;
+use super::faults;
 use super::state::EmulatorState;
 use super::store::{self, Agent, Data, Key, Project, User, UserKind};
 use crate::wire;
@@ -61,6 +62,8 @@ pub mod paths {
     pub const SERVICES: &str = "/_emulator/projects/{name}/services/{service}";
     /// Emulator: the organization (its payment method).
     pub const ORGANIZATION: &str = "/_emulator/organization";
+    /// Emulator: injected faults (list, add, clear).
+    pub const FAULTS: &str = "/_emulator/faults";
 }
 
 /// The emulator's axum router over `state`.
@@ -111,9 +114,17 @@ pub fn router(state: EmulatorState) -> Router {
             paths::ORGANIZATION,
             get(control::organization).post(control::update_organization),
         )
+        .route(
+            paths::FAULTS,
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
         .fallback(not_found)
         // Must come after every `.route`: it applies to the routes registered so far.
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .with_state(state)
 }
 

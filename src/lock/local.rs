@@ -1,0 +1,147 @@
+//! The local lock backend: `<config dir>/.kcform/lock`, held with an OS file lock
+//! (`File::try_lock`) for as long as the apply runs, and holding the holder's [`LockInfo`] as
+//! JSON so a refused apply can name it. The OS drops the lock when the holder exits, however
+//! it exits, so a crashed apply never blocks the next one. Journal records go to
+//! `<config dir>/.kcform/journal/`.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::{LockError, LockInfo, parse_info};
+use crate::apply::sink::write_private_file;
+
+/// The local backend of one configuration directory.
+pub struct Local {
+    dir: PathBuf,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LockError {
+    let path = path.display().to_string();
+    move |source| LockError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+impl Local {
+    /// The backend under `<config_dir>/.kcform/`.
+    pub fn new(config_dir: &Path) -> Local {
+        Local {
+            dir: config_dir.join(crate::emulator::EMBEDDED_DIR),
+        }
+    }
+
+    /// `.kcform/lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+
+    fn open(&self) -> Result<File, LockError> {
+        let path = self.lock_path();
+        crate::apply::sink::create_private_dirs(&self.dir)
+            .map_err(io("cannot create", &self.dir))?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path).map_err(io("cannot open", &path))
+    }
+
+    /// Takes the lock and writes `info` into it, or reports the holder.
+    pub fn try_acquire(&self, info: &LockInfo) -> Result<File, LockError> {
+        let path = self.lock_path();
+        let mut file = self.open()?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes)
+                    .map_err(io("cannot read", &path))?;
+                let holder = parse_info(&bytes, &path.display().to_string())?;
+                return Err(LockError::Held(Box::new(holder)));
+            }
+            Err(TryLockError::Error(source)) => return Err(io("cannot lock", &path)(source)),
+        }
+        let bytes = serde_json::to_vec_pretty(info).unwrap_or_default();
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+            .and_then(|()| file.write_all(&bytes))
+            .and_then(|()| file.sync_all())
+            .map_err(io("cannot write", &path))?;
+        Ok(file)
+    }
+
+    /// Empties the holder info and lets the OS lock go with the file.
+    pub fn release(&self, file: Option<File>) -> Result<(), LockError> {
+        if let Some(file) = file {
+            // Emptied rather than removed: another apply may already be waiting on this
+            // very file, and removing it would let a third one lock a new file beside it.
+            file.set_len(0)
+                .map_err(io("cannot clear", &self.lock_path()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the lock file if it names `id` (a held OS lock goes with the file: the next
+    /// apply locks a new one).
+    pub fn unlock(&self, id: &str) -> Result<LockInfo, LockError> {
+        let path = self.lock_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) if !bytes.is_empty() => bytes,
+            Ok(_) => return Err(LockError::NotLocked(path.display().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LockError::NotLocked(path.display().to_string()));
+            }
+            Err(e) => return Err(io("cannot read", &path)(e)),
+        };
+        let holder = parse_info(&bytes, &path.display().to_string())?;
+        if holder.id != id {
+            return Err(LockError::IdMismatch {
+                given: id.to_string(),
+                holder: Box::new(holder),
+            });
+        }
+        std::fs::remove_file(&path).map_err(io("cannot remove", &path))?;
+        Ok(holder)
+    }
+
+    /// Writes `journal/<name>` atomically (0600).
+    pub fn write_journal(&self, name: &str, bytes: &[u8]) -> Result<String, LockError> {
+        let path = self.dir.join("journal").join(name);
+        write_private_file(&path, bytes).map_err(io("cannot write", &path))?;
+        Ok(path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_and_named_until_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = Local::new(dir.path());
+        let first = LockInfo::new("apply");
+        let file = local.try_acquire(&first).unwrap();
+        match local.try_acquire(&LockInfo::new("apply")) {
+            Err(LockError::Held(holder)) => assert_eq!(*holder, first),
+            other => panic!("expected Held, got {:?}", other.map(|_| ())),
+        }
+        local.release(Some(file)).unwrap();
+        let second = LockInfo::new("apply");
+        let file = local.try_acquire(&second).unwrap();
+        drop(file);
+        // The OS lock went with the descriptor; the info stays until unlock.
+        assert!(matches!(
+            local.unlock("nope"),
+            Err(LockError::IdMismatch { .. })
+        ));
+        assert_eq!(local.unlock(&second.id).unwrap(), second);
+        assert!(matches!(
+            local.unlock(&second.id),
+            Err(LockError::NotLocked(_))
+        ));
+    }
+}

@@ -1,0 +1,316 @@
+//! Locks: two applies of one configuration never run at once. The second exits 3 naming the
+//! holder, or with `--lock-timeout` waits and then runs; `plan` takes no lock; `kcform unlock`
+//! removes a stale lock only when given its ID. On the local backend and, against the S3
+//! server that `.ci/run` starts (`KCFORM_TEST_S3_ENDPOINT`), on the S3 backend. Every apply
+//! leaves one journal record.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::World;
+
+const CONFIG: &str = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl]\n\n[project.analytics.service_account.etl.access_key.ci]\n\n[project.analytics.service_account.web]\n";
+
+/// Polls `probe` until it returns `Some` (at most 20 s).
+fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn local_holder(world: &World) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(world.dir.path().join(".kcform/lock")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn journal_records(world: &World) -> Vec<serde_json::Value> {
+    let Ok(entries) = std::fs::read_dir(world.dir.path().join(".kcform/journal")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_second_apply_exits_3_naming_the_holder_while_plan_runs_unlocked() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.fault(json!({"method": "POST", "path": "/identity/v3/projects*", "latency_ms": 400}));
+    let first = world.spawn_kcform(&["apply", "--auto-approve", "."]);
+    let holder = wait_for(|| local_holder(&world));
+    let id = holder["id"].as_str().unwrap().to_string();
+
+    let second = world.kcform(&["apply", "--auto-approve", "."]);
+    assert_eq!(second.code, 3, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("the lock is held by"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(&format!("lock ID {id}")),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains("for `apply`"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(holder["who"].as_str().unwrap()),
+        "{}",
+        second.stderr
+    );
+    let plan = world.kcform(&["plan", "."]);
+    assert_eq!(plan.code, 0, "plan takes no lock: {}", plan.stderr);
+
+    world.finish(first).expect_code(0);
+    world.clear_faults();
+    world.assert_converged();
+    let records = journal_records(&world);
+    assert_eq!(records.len(), 1, "only the apply that ran is journaled");
+    assert_eq!(records[0]["lock_id"], id.as_str());
+    assert_eq!(records[0]["outcome"], "succeeded");
+    assert_eq!(records[0]["operations"].as_array().unwrap().len(), 4);
+    assert!(
+        records[0]["plan_checksum"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+}
+
+#[test]
+fn with_lock_timeout_the_second_apply_waits_then_runs() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.fault(json!({"method": "POST", "path": "/identity/v3/projects*", "latency_ms": 400}));
+    let first = world.spawn_kcform(&["apply", "--auto-approve", "."]);
+    wait_for(|| local_holder(&world));
+    let second = world
+        .kcform(&["apply", "--auto-approve", "--lock-timeout", "30s", "."])
+        .expect_code(0);
+    assert!(
+        second.stderr.contains("Waiting up to 30s for the lock"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stdout
+            .contains("No changes. Remote objects match the configuration."),
+        "the second apply ran after the first: {}",
+        second.stdout
+    );
+    world.finish(first).expect_code(0);
+    world.clear_faults();
+    world.assert_converged();
+    let mut outcomes: Vec<String> = journal_records(&world)
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_string())
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes, ["no_changes", "succeeded"]);
+}
+
+#[test]
+fn unlock_removes_a_lock_only_with_its_id() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    std::fs::create_dir_all(world.dir.path().join(".kcform")).unwrap();
+    let stale = json!({"id": "0123456789abcdef", "who": "ci", "operation": "apply",
+                       "created": "2026-01-01T00:00:00Z", "host": "runner-7"});
+    world.write(".kcform/lock", &stale.to_string());
+    let wrong = world.kcform(&["unlock", "fedcba9876543210", "."]);
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong
+            .stderr
+            .contains("does not match the lock held (ID 0123456789abcdef"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(
+        local_holder(&world).is_some(),
+        "a mismatched unlock removes nothing"
+    );
+    let right = world
+        .kcform(&["unlock", "0123456789abcdef", "."])
+        .expect_code(0);
+    assert!(right.stderr.contains("Removed lock 0123456789abcdef"));
+    assert!(local_holder(&world).is_none());
+    let again = world.kcform(&["unlock", "0123456789abcdef", "."]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("there is no lock"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// The S3-compatible server for these tests: `KCFORM_TEST_S3_ENDPOINT`. Without it the S3
+/// tests fail in CI (`CI=true`) and are skipped, with a note, elsewhere.
+fn s3_endpoint() -> Option<String> {
+    match std::env::var("KCFORM_TEST_S3_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "CI=true but KCFORM_TEST_S3_ENDPOINT is not set: .ci/run must start the S3 server"
+            )
+        }
+        _ => {
+            eprintln!("note: KCFORM_TEST_S3_ENDPOINT is not set; skipping the S3 lock test");
+            None
+        }
+    }
+}
+
+/// A fresh bucket on the test server, and the world configured to lock in it.
+fn s3_world(endpoint: &str) -> (World, String) {
+    let mut world = World::new();
+    let bucket = format!("kcform-{}", hex::encode(rand::random::<[u8; 6]>()));
+    let status = world.block_on(async {
+        reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(
+        status.is_success(),
+        "cannot create bucket {bucket}: {status}"
+    );
+    world.set_env("AWS_ENDPOINT_URL", endpoint);
+    world.set_env("AWS_ACCESS_KEY_ID", "testing");
+    world.set_env("AWS_SECRET_ACCESS_KEY", "testing");
+    world.set_env("AWS_REGION", "us-east-1");
+    world.write(
+        "main.toml",
+        &format!("[lock]\nbackend = \"s3://{bucket}/team-a\"\n\n{CONFIG}"),
+    );
+    (world, bucket)
+}
+
+/// A signed client for the test bucket (the server refuses anonymous reads of objects that
+/// kcform wrote).
+fn s3_store(endpoint: &str, bucket: &str) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("testing")
+        .with_secret_access_key("testing")
+        .build()
+        .unwrap()
+}
+
+fn s3_get(world: &World, store: &object_store::aws::AmazonS3, key: &str) -> Option<String> {
+    use object_store::ObjectStore as _;
+    world.block_on(async {
+        let found = store.get(&object_store::path::Path::from(key)).await.ok()?;
+        let bytes = found.bytes().await.ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    })
+}
+
+fn s3_holder(world: &World, store: &object_store::aws::AmazonS3) -> Option<serde_json::Value> {
+    let text = s3_get(world, store, "team-a/lock.json")?;
+    serde_json::from_str(&text).ok()
+}
+
+#[test]
+fn s3_locks_exclude_concurrent_applies_and_journal_to_the_bucket() {
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let (mut world, bucket) = s3_world(&endpoint);
+    let store = s3_store(&endpoint, &bucket);
+    world.fault(json!({"method": "POST", "path": "/identity/v3/projects*", "latency_ms": 600}));
+    let first = world.spawn_kcform(&["apply", "--auto-approve", "."]);
+    let holder = wait_for(|| s3_holder(&world, &store));
+    let id = holder["id"].as_str().unwrap().to_string();
+
+    let second = world.kcform(&["apply", "--auto-approve", "."]);
+    assert_eq!(second.code, 3, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("lock ID {id}")),
+        "{}",
+        second.stderr
+    );
+    let third = world
+        .kcform(&["apply", "--auto-approve", "--lock-timeout", "30s", "."])
+        .expect_code(0);
+    assert!(
+        third
+            .stderr
+            .contains("Waiting up to 30s for the lock at s3://")
+    );
+    world.finish(first).expect_code(0);
+    world.clear_faults();
+    world.assert_converged();
+    assert!(
+        s3_holder(&world, &store).is_none(),
+        "the lock object is deleted on release"
+    );
+
+    let keys: Vec<String> = world.block_on(async {
+        use futures_util::TryStreamExt as _;
+        use object_store::ObjectStore as _;
+        store
+            .list(Some(&object_store::path::Path::from("team-a/journal")))
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .unwrap()
+    });
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let secret = world.secret_file("analytics", "etl", "ci")["secret_access_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for key in keys {
+        let record = s3_get(&world, &store, &key).unwrap();
+        assert!(!record.contains(&secret), "a secret in journal {key}");
+        assert!(record.contains("\"plan_checksum\""), "{record}");
+    }
+}
+
+#[test]
+fn s3_a_stale_lock_blocks_until_unlocked_by_its_id() {
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let (mut world, bucket) = s3_world(&endpoint);
+    let stale = json!({"id": "5ca1ab1e5ca1ab1e", "who": "ci", "operation": "apply",
+                       "created": "2026-01-01T00:00:00Z", "host": "runner-7"});
+    let status = world.block_on(async {
+        reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}/team-a/lock.json"))
+            .body(stale.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success());
+    let refused = world.kcform(&["apply", "--auto-approve", "."]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("held by ci on runner-7 since 2026-01-01T00:00:00Z")
+    );
+    assert_eq!(world.kcform(&["unlock", "nope", "."]).code, 1);
+    world
+        .kcform(&["unlock", "5ca1ab1e5ca1ab1e", "."])
+        .expect_code(0);
+    world.apply();
+    world.assert_converged();
+}

@@ -1,0 +1,237 @@
+//! Reliability under injected faults: rate limits with `Retry-After`, 503 bursts, dropped
+//! connections, lost answers to creates, a failure in the middle of a large apply, and an
+//! interrupted apply. Every scenario ends with a second apply (where one is needed) and a
+//! re-plan with no changes, no duplicate objects and no key without a delivered secret.
+
+use std::io::{Read as _, Write as _};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::World;
+
+/// A project with `accounts` service accounts, each with one key `ci`.
+fn config(accounts: usize) -> (String, Vec<String>) {
+    let mut text = String::from("[project.analytics]\nnickname = \"Analytics\"\n");
+    let mut names = Vec::new();
+    for i in 0..accounts {
+        let name = format!("sa-{i:02}");
+        text.push_str(&format!(
+            "\n[project.analytics.service_account.{name}]\n\n[project.analytics.service_account.{name}.access_key.ci]\n"
+        ));
+        names.push(name);
+    }
+    (text, names)
+}
+
+#[test]
+fn a_dropped_connection_is_a_connection_error_not_a_status() {
+    let world = World::new();
+    world.fault(
+        json!({"method": "GET", "path": "/identity/v3", "drop_connection": true, "count": 1}),
+    );
+    let addr = world.emulator.as_ref().unwrap().addr();
+    let raw_get = || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(b"GET /identity/v3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    assert_eq!(
+        raw_get(),
+        "",
+        "a dropped connection must not answer a single byte"
+    );
+    assert!(
+        raw_get().starts_with("HTTP/1.1 200"),
+        "the fault hits only the next call"
+    );
+}
+
+#[test]
+fn a_lost_response_commits_the_change_but_never_answers() {
+    let world = World::new();
+    world.fault(json!({"method": "POST", "path": "/identity/v3/projects", "lose_response": true, "count": 1}));
+    let result = world.block_on(world.api.create_project("lost", "Lost", ""));
+    let error = result.expect_err("the answer was lost");
+    assert!(error.is_ambiguous(), "{error}");
+    assert!(
+        error.to_string().contains("could not reach"),
+        "a connection error, not a status: {error}"
+    );
+    let found = world.block_on(world.api.find_project("lost")).unwrap();
+    assert!(found.is_some(), "the lost create was committed");
+}
+
+#[test]
+fn rate_limits_and_503_bursts_are_retried_honouring_retry_after() {
+    let mut world = World::new();
+    let (text, names) = config(3);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "path": "*/service_accounts", "status": 429, "retry_after": 1, "count": 1}));
+    world.fault(json!({"path": "/identity/v3/*", "status": 503, "count": 4}));
+    world.fault(json!({"rate_limit": 20}));
+    let started = Instant::now();
+    let run = world.apply();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 must be waited for"
+    );
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 7 added, 0 changed, 0 deactivated, 0 destroyed."),
+        "{}",
+        run.stdout
+    );
+    world.clear_faults();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+}
+
+#[test]
+fn dropped_connections_on_creates_reads_and_deletes_are_recovered() {
+    let mut world = World::new();
+    let (text, names) = config(2);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "path": "*/service_accounts", "drop_connection": true, "count": 2}));
+    world.fault(json!({"method": "GET", "drop_connection": true, "count": 3}));
+    world.apply();
+    world.assert_delivered("analytics", &names, 1);
+
+    let (smaller, kept) = config(1);
+    world.write("main.toml", &smaller);
+    world.fault(json!({"method": "DELETE", "lose_response": true, "count": 2}));
+    world.apply();
+    world.clear_faults();
+    world.assert_converged();
+    world.assert_delivered("analytics", &kept, 1);
+}
+
+#[test]
+fn a_lost_service_account_create_is_adopted_not_duplicated() {
+    let mut world = World::new();
+    let (text, names) = config(1);
+    world.write("main.toml", &text);
+    world.fault(
+        json!({"method": "POST", "path": "*/service_accounts", "lose_response": true, "count": 1}),
+    );
+    let run = world.apply();
+    assert!(
+        run.stderr.contains("found by name and adopted"),
+        "{}",
+        run.stderr
+    );
+    world.clear_faults();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+}
+
+#[test]
+fn a_key_whose_create_answer_was_lost_is_deleted_and_created_again() {
+    let mut world = World::new();
+    let (text, names) = config(1);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "path": "*/application_credentials", "lose_response": true, "count": 1}));
+    let run = world.apply();
+    assert!(
+        run.stderr
+            .contains("that key was deleted and a new one created"),
+        "{}",
+        run.stderr
+    );
+    world.clear_faults();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+    let file = world.secret_file("analytics", "sa-00", "ci");
+    assert_eq!(
+        crate::harness::issue_token(
+            &world.endpoint(),
+            file["access_key_id"].as_str().unwrap(),
+            file["secret_access_key"].as_str().unwrap()
+        ),
+        201,
+        "the delivered secret works"
+    );
+}
+
+#[test]
+fn a_failure_in_the_middle_of_a_50_operation_apply_converges_on_the_next_apply() {
+    let mut world = World::new();
+    let (text, names) = config(25);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "path": "*/application_credentials", "status": 403, "after": 8, "count": 1}));
+    let run = world.kcform(&["apply", "--auto-approve", "--parallelism", "4", "."]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Apply stopped."), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("  failed       access_key."),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("  not started  "), "{}", run.stderr);
+    assert!(run.stderr.contains("  done         "), "{}", run.stderr);
+    let keys_after_failure = world.keys("analytics");
+    assert!(!keys_after_failure.is_empty() && keys_after_failure.len() < 25);
+
+    world.clear_faults();
+    world.apply();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+}
+
+#[test]
+fn an_interrupted_apply_finishes_running_operations_and_converges() {
+    let mut world = World::new();
+    let (text, names) = config(12);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "latency_ms": 150}));
+    let child = world.spawn_kcform(&["apply", "--auto-approve", "--parallelism", "2", "."]);
+    std::thread::sleep(Duration::from_millis(900));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = world.finish(child);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("Interrupt received"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Apply stopped by an interrupt"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("  not started  "), "{}", run.stderr);
+    // Whatever ran to the end delivered its secret.
+    let delivered_so_far = world.keys("analytics").len();
+    assert!(delivered_so_far < 12);
+
+    world.clear_faults();
+    world.apply();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+}
+
+#[test]
+fn read_after_write_lag_hides_new_objects_from_lists_for_a_while() {
+    let mut world = World::new();
+    let (text, names) = config(1);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "list_lag_ms": 1500}));
+    world.apply();
+    assert!(
+        world
+            .block_on(world.api.list_projects())
+            .unwrap()
+            .is_empty(),
+        "the new project is not listed yet"
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+}
