@@ -1,9 +1,13 @@
 //! Terraform's machine-readable plan representation (`--format terraform-json`, format 1.2), so
 //! that plan-JSON tools and OPA/Rego policies written for Terraform read kcform plans. Objects
 //! are `for_each`-style instances: `kakaocloud_access_key.this["analytics/etl/ci"]`. A new
-//! key's secret is only ever `after_unknown` and `*_sensitive`, never a value.
+//! key's secret is only ever `after_unknown` and `*_sensitive`, never a value. The document is
+//! written from borrowed, typed views of the plan (no intermediate JSON tree), so rendering
+//! tens of thousands of objects stays cheap.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use crate::address::Address;
 use crate::plan::{Action, Attributes, Change, Plan, ReplaceOrder};
@@ -14,6 +18,8 @@ pub const FORMAT_VERSION: &str = "1.2";
 pub const PROVIDER: &str = "registry.terraform.io/kakaoenterprise/kakaocloud";
 /// The resource name every instance shares; the object's kcform name is its `index`.
 const RESOURCE_NAME: &str = "this";
+/// Attributes whose change forces a key's replacement.
+const REPLACE_PATHS: &[&str] = &["description", "rotation", "created_at", "status"];
 
 fn resource_type(address: &Address) -> &'static str {
     match address {
@@ -23,189 +29,258 @@ fn resource_type(address: &Address) -> &'static str {
     }
 }
 
+/// `kakaocloud_<type>.this["<name>"]`, the name quoted as a JSON/HCL string.
 fn terraform_address(address: &Address) -> String {
     format!(
         "{}.{RESOURCE_NAME}[{}]",
         resource_type(address),
-        Value::String(address.name())
+        serde_json::Value::String(address.name())
     )
 }
 
-fn actions(action: Action) -> Vec<&'static str> {
+fn actions(action: Action) -> &'static [&'static str] {
     match action {
-        Action::Create => vec!["create"],
-        Action::Update | Action::Activate | Action::Deactivate => vec!["update"],
-        Action::Delete => vec!["delete"],
-        Action::Replace(ReplaceOrder::DestroyBeforeCreate) => vec!["delete", "create"],
-        Action::Replace(ReplaceOrder::CreateBeforeDestroy) => vec!["create", "delete"],
+        Action::Create => &["create"],
+        Action::Update | Action::Activate | Action::Deactivate => &["update"],
+        Action::Delete => &["delete"],
+        Action::Replace(ReplaceOrder::DestroyBeforeCreate) => &["delete", "create"],
+        Action::Replace(ReplaceOrder::CreateBeforeDestroy) => &["create", "delete"],
     }
 }
 
-fn values(attributes: Option<&Attributes>) -> Value {
-    match attributes {
-        Some(attributes) => Value::Object(attributes.clone().into_iter().collect()),
-        None => Value::Null,
+/// `{"secret": true}` for keys, `{}` otherwise; `false` where there is no value at all.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Sensitive {
+    Map(BTreeMap<&'static str, bool>),
+    Absent(bool),
+}
+
+fn sensitive(address: &Address, present: bool) -> Sensitive {
+    if !present {
+        return Sensitive::Absent(false);
     }
+    let mut map = BTreeMap::new();
+    if let Address::AccessKey { .. } = address {
+        map.insert("secret", true);
+    }
+    Sensitive::Map(map)
 }
 
 /// After a create or replace, what the API decides is unknown; a key's secret always is.
-fn after_unknown(change: &Change) -> Value {
-    let mut unknown = Map::new();
+fn after_unknown(change: &Change) -> BTreeMap<&'static str, bool> {
+    let mut unknown = BTreeMap::new();
     if matches!(change.action, Action::Create | Action::Replace(_)) {
-        unknown.insert("id".into(), Value::Bool(true));
+        unknown.insert("id", true);
         match change.address {
             Address::AccessKey { .. } => {
-                unknown.insert("secret".into(), Value::Bool(true));
-                unknown.insert("created_at".into(), Value::Bool(true));
-                unknown.insert("status".into(), Value::Bool(true));
+                unknown.insert("secret", true);
+                unknown.insert("created_at", true);
+                unknown.insert("status", true);
             }
             Address::ServiceAccount { .. } => {
-                unknown.insert("email".into(), Value::Bool(true));
+                unknown.insert("email", true);
             }
             Address::Project { .. } => {}
         }
     }
-    Value::Object(unknown)
+    unknown
 }
 
-fn sensitive(address: &Address) -> Value {
-    match address {
-        Address::AccessKey { .. } => json!({"secret": true}),
-        _ => json!({}),
+#[derive(Serialize)]
+struct Instance {
+    address: String,
+    mode: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'static str,
+    index: String,
+    provider_name: &'static str,
+}
+
+impl Instance {
+    fn of(address: &Address) -> Instance {
+        Instance {
+            address: terraform_address(address),
+            mode: "managed",
+            kind: resource_type(address),
+            name: RESOURCE_NAME,
+            index: address.name(),
+            provider_name: PROVIDER,
+        }
     }
 }
 
-fn instance(address: &Address) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("address".into(), json!(terraform_address(address)));
-    map.insert("mode".into(), json!("managed"));
-    map.insert("type".into(), json!(resource_type(address)));
-    map.insert("name".into(), json!(RESOURCE_NAME));
-    map.insert("index".into(), json!(address.name()));
-    map.insert("provider_name".into(), json!(PROVIDER));
-    map
+#[derive(Serialize)]
+struct ChangeBody<'a> {
+    actions: &'static [&'static str],
+    before: Option<&'a Attributes>,
+    after: Option<&'a Attributes>,
+    after_unknown: BTreeMap<&'static str, bool>,
+    before_sensitive: Sensitive,
+    after_sensitive: Sensitive,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_paths: Option<Vec<[&'static str; 1]>>,
 }
 
-fn resource_change(change: &Change) -> Value {
-    let mut entry = instance(&change.address);
-    if let Some(deposed) = &change.deposed {
-        entry.insert("deposed".into(), json!(deposed));
-    }
-    let mut body = Map::new();
-    body.insert("actions".into(), json!(actions(change.action)));
-    body.insert("before".into(), values(change.before.as_ref()));
-    body.insert("after".into(), values(change.after.as_ref()));
-    body.insert("after_unknown".into(), after_unknown(change));
-    body.insert(
-        "before_sensitive".into(),
-        if change.before.is_some() {
-            sensitive(&change.address)
-        } else {
-            Value::Bool(false)
-        },
-    );
-    body.insert(
-        "after_sensitive".into(),
-        if change.after.is_some() {
-            sensitive(&change.address)
-        } else {
-            Value::Bool(false)
-        },
-    );
-    if let Action::Replace(_) = change.action {
-        let paths: Vec<Value> = ["description", "rotation", "created_at", "status"]
+#[derive(Serialize)]
+struct ResourceChange<'a> {
+    #[serde(flatten)]
+    instance: Instance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deposed: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_reason: Option<&'static str>,
+    change: ChangeBody<'a>,
+}
+
+fn resource_change(change: &Change) -> ResourceChange<'_> {
+    let replacing = matches!(change.action, Action::Replace(_));
+    let replace_paths = replacing.then(|| {
+        REPLACE_PATHS
             .iter()
             .filter(|name| {
                 change.before.as_ref().and_then(|b| b.get(**name))
                     != change.after.as_ref().and_then(|a| a.get(**name))
             })
-            .map(|name| json!([name]))
-            .collect();
-        body.insert("replace_paths".into(), Value::Array(paths));
-        entry.insert(
-            "action_reason".into(),
-            json!("replace_because_cannot_update"),
-        );
+            .map(|name| [*name])
+            .collect()
+    });
+    ResourceChange {
+        instance: Instance::of(&change.address),
+        deposed: change.deposed.as_deref(),
+        action_reason: replacing.then_some("replace_because_cannot_update"),
+        change: ChangeBody {
+            actions: actions(change.action),
+            before: change.before.as_ref(),
+            after: change.after.as_ref(),
+            after_unknown: after_unknown(change),
+            before_sensitive: sensitive(&change.address, change.before.is_some()),
+            after_sensitive: sensitive(&change.address, change.after.is_some()),
+            replace_paths,
+        },
     }
-    entry.insert("change".into(), Value::Object(body));
-    Value::Object(entry)
 }
 
-fn no_op(address: &Address, attributes: &Attributes) -> Value {
-    let mut entry = instance(address);
-    let value = values(Some(attributes));
-    entry.insert(
-        "change".into(),
-        json!({
-            "actions": ["no-op"],
-            "before": value,
-            "after": value,
-            "after_unknown": {},
-            "before_sensitive": sensitive(address),
-            "after_sensitive": sensitive(address),
-        }),
-    );
-    Value::Object(entry)
+fn no_op<'a>(address: &Address, attributes: &'a Attributes) -> ResourceChange<'a> {
+    ResourceChange {
+        instance: Instance::of(address),
+        deposed: None,
+        action_reason: None,
+        change: ChangeBody {
+            actions: &["no-op"],
+            before: Some(attributes),
+            after: Some(attributes),
+            after_unknown: BTreeMap::new(),
+            before_sensitive: sensitive(address, true),
+            after_sensitive: sensitive(address, true),
+            replace_paths: None,
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct PlannedResource<'a> {
+    #[serde(flatten)]
+    instance: Instance,
+    schema_version: u32,
+    values: &'a Attributes,
+    sensitive_values: Sensitive,
+}
+
+#[derive(Serialize)]
+struct RootModule<'a> {
+    resources: Vec<PlannedResource<'a>>,
+}
+
+#[derive(Serialize)]
+struct PlannedValues<'a> {
+    root_module: RootModule<'a>,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: &'static str,
+    terraform_version: &'static str,
+    planned_values: PlannedValues<'a>,
+    resource_drift: Vec<ResourceChange<'a>>,
+    resource_changes: Vec<ResourceChange<'a>>,
+    configuration: serde_json::Value,
+    applyable: bool,
+    destructive: bool,
+    complete: bool,
+    errored: bool,
 }
 
 /// Renders the plan in Terraform's JSON plan format 1.2 (pretty, newline-terminated).
 pub fn render(plan: &Plan) -> String {
-    let mut resource_changes: Vec<Value> = plan.changes.iter().map(resource_change).collect();
+    let mut resource_changes: Vec<ResourceChange> =
+        plan.changes.iter().map(resource_change).collect();
     resource_changes.extend(
         plan.unchanged
             .iter()
             .map(|u| no_op(&u.address, &u.attributes)),
     );
 
-    let mut planned = Vec::new();
-    for change in plan.changes.iter().filter(|c| c.deposed.is_none()) {
-        if let Some(after) = &change.after {
-            let mut resource = instance(&change.address);
-            resource.insert("schema_version".into(), json!(0));
-            resource.insert("values".into(), values(Some(after)));
-            resource.insert("sensitive_values".into(), sensitive(&change.address));
-            planned.push(Value::Object(resource));
-        }
-    }
-    for unchanged in &plan.unchanged {
-        let mut resource = instance(&unchanged.address);
-        resource.insert("schema_version".into(), json!(0));
-        resource.insert("values".into(), values(Some(&unchanged.attributes)));
-        resource.insert("sensitive_values".into(), sensitive(&unchanged.address));
-        planned.push(Value::Object(resource));
-    }
+    let planned = plan
+        .changes
+        .iter()
+        .filter(|c| c.deposed.is_none())
+        .filter_map(|change| {
+            change.after.as_ref().map(|after| PlannedResource {
+                instance: Instance::of(&change.address),
+                schema_version: 0,
+                values: after,
+                sensitive_values: sensitive(&change.address, true),
+            })
+        })
+        .chain(plan.unchanged.iter().map(|u| PlannedResource {
+            instance: Instance::of(&u.address),
+            schema_version: 0,
+            values: &u.attributes,
+            sensitive_values: sensitive(&u.address, true),
+        }))
+        .collect();
 
-    let drift: Vec<Value> = plan
+    // Drift is reported by address only: what changed is in kcform's own formats.
+    let resource_drift = plan
         .drift
         .iter()
-        .map(|drift| {
-            let mut entry = instance(&drift.address);
-            entry.insert(
-                "change".into(),
-                json!({"actions": ["update"], "before": null, "after": null, "after_unknown": {},
-                       "before_sensitive": {}, "after_sensitive": {}}),
-            );
-            Value::Object(entry)
+        .map(|drift| ResourceChange {
+            instance: Instance::of(&drift.address),
+            deposed: None,
+            action_reason: None,
+            change: ChangeBody {
+                actions: &["update"],
+                before: None,
+                after: None,
+                after_unknown: BTreeMap::new(),
+                before_sensitive: sensitive(&drift.address, true),
+                after_sensitive: sensitive(&drift.address, true),
+                replace_paths: None,
+            },
         })
         .collect();
 
-    let document = json!({
-        "format_version": FORMAT_VERSION,
-        "terraform_version": env!("CARGO_PKG_VERSION"),
-        "planned_values": {"root_module": {"resources": planned}},
-        "resource_drift": drift,
-        "resource_changes": resource_changes,
-        "configuration": {
+    let document = Document {
+        format_version: FORMAT_VERSION,
+        terraform_version: env!("CARGO_PKG_VERSION"),
+        planned_values: PlannedValues {
+            root_module: RootModule { resources: planned },
+        },
+        resource_drift,
+        resource_changes,
+        configuration: serde_json::json!({
             "provider_config": {
                 "kakaocloud": {"name": "kakaocloud", "full_name": PROVIDER}
             },
             "root_module": {}
-        },
-        "applyable": !plan.is_empty(),
-        "destructive": plan.is_destructive(),
-        "complete": true,
-        "errored": false,
-    });
+        }),
+        applyable: !plan.is_empty(),
+        destructive: plan.is_destructive(),
+        complete: true,
+        errored: false,
+    };
     let mut text = serde_json::to_string_pretty(&document).expect("plan serializes");
     text.push('\n');
     text
