@@ -14,6 +14,7 @@ pub mod exit;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod graph;
+pub mod import;
 pub mod keepers;
 pub mod limits;
 pub mod live;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod permissions;
 pub mod plan;
 pub mod render;
+pub mod schema;
 pub mod secret;
 pub mod settings;
 pub mod snapshot;
