@@ -46,7 +46,7 @@ pub async fn run(args: &ImportArgs, settings: &GlobalSettings) -> anyhow::Result
         },
     });
     let connection = Connection::open(&desired, &settings, desired.provider.parallelism).await?;
-    let result = read(&connection, &requested).await;
+    let result = read(&connection, &requested, &desired.config_dir).await;
     connection.close().await;
     let projects = result?;
 
@@ -129,6 +129,7 @@ fn configuration(path: &Path) -> anyhow::Result<(Desired, bool)> {
 async fn read(
     connection: &Connection,
     requested: &BTreeSet<String>,
+    config_dir: &Path,
 ) -> anyhow::Result<Vec<ImportedProject>> {
     let client = &connection.client;
     let token = client
@@ -152,7 +153,22 @@ async fn read(
             .chain(live.projects.keys().map(|name| format!("`{name}`")))
             .collect();
         let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
-        let hint = if visible.is_empty() {
+        let (place, hint) = match &connection.emulator {
+            Some(_) => (
+                "the built-in emulator".to_string(),
+                format!(
+                    "the built-in emulator keeps its state per configuration directory (here `{}`); give import the PATH of the configuration that created the project",
+                    config_dir
+                        .join(crate::emulator::EMBEDDED_DIR)
+                        .join(crate::emulator::EMBEDDED_DATA_FILE)
+                        .display()
+                ),
+            ),
+            None => (client.endpoint().to_string(), String::new()),
+        };
+        let hint = if !hint.is_empty() && visible.is_empty() {
+            hint
+        } else if visible.is_empty() {
             format!(
                 "the credential ({}) sees no project at all; check the endpoint and the credential",
                 authority.describe()
@@ -164,9 +180,8 @@ async fn read(
             )
         };
         bail!(
-            "no project named {} at {} (or the credential cannot view it)\nhint: {hint}",
+            "no project named {} at {place} (or the credential cannot view it)\nhint: {hint}",
             names.join(", "),
-            client.endpoint()
         );
     }
     let mut projects = Vec::with_capacity(live.projects.len());

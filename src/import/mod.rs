@@ -205,28 +205,20 @@ fn write_account(
     let mut leftovers = Vec::new();
     for key in account.access_keys.values() {
         if declares(account, key) {
-            let _ = write!(
-                out,
-                "\n[{path}.access_key.{}]\n",
-                toml_text::key(&key.name)
-            );
+            let _ = write!(out, "\n[{path}.access_key.{}]\n", toml_text::key(&key.name));
             if !key.description.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "description = {}",
-                    toml_text::string(&key.description)
-                );
+                let _ = writeln!(out, "description = {}", toml_text::string(&key.description));
             }
         } else {
             leftovers.push((key, "expired"));
         }
     }
-    leftovers.extend(
-        account
-            .deposed_keys
-            .iter()
-            .map(|key| (key, "an older generation left by an interrupted replacement")),
-    );
+    leftovers.extend(account.deposed_keys.iter().map(|key| {
+        (
+            key,
+            "an older generation left by an interrupted replacement",
+        )
+    }));
     if leftovers.is_empty() {
         return;
     }

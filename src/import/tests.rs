@@ -59,7 +59,10 @@ fn a_mixed_project_round_trips_to_no_changes() {
     assert!(plan.is_empty(), "{:#?}\n{}", plan.changes, out.text);
     assert!(out.text.contains("ignore = [\"legacy-*\"]"), "{}", out.text);
     assert!(!out.text.contains("service_account.legacy-batch]"));
-    assert!(out.text.contains("# ignored: legacy-batch (matches \"legacy-*\")"));
+    assert!(
+        out.text
+            .contains("# ignored: legacy-batch (matches \"legacy-*\")")
+    );
     assert!(out.text.contains("status = \"inactive\""));
     assert!(out.text.contains("secrets cannot be recovered"));
     assert!(!out.text.contains("rotation ="));
@@ -134,11 +137,7 @@ fn expired_and_deposed_keys_are_commented_warned_about_and_deleted_by_the_plan()
     inactive_expired.status = KeyStatus::Expired;
     let mut deposed = live_key("ci", "", 10);
     deposed.id = "key-ci-old".into();
-    let mut etl = live_account(
-        "etl",
-        Status::Active,
-        vec![live_key("ci", "", 1), expired],
-    );
+    let mut etl = live_account("etl", Status::Active, vec![live_key("ci", "", 1), expired]);
     etl.deposed_keys.push(deposed);
     let project = live_project(
         "analytics",
@@ -150,8 +149,16 @@ fn expired_and_deposed_keys_are_commented_warned_about_and_deleted_by_the_plan()
     );
     let out = imported(project.clone(), &Options::default());
     assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
-    assert!(out.text.contains("#   old (key-old): expired"), "{}", out.text);
-    assert!(out.text.contains("#   gone (key-gone): expired"), "{}", out.text);
+    assert!(
+        out.text.contains("#   old (key-old): expired"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("#   gone (key-gone): expired"),
+        "{}",
+        out.text
+    );
     let plan = plan_of(&out.text, vec![project]);
     let deleted: Vec<String> = plan
         .changes

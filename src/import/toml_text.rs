@@ -43,11 +43,20 @@ mod tests {
 
     #[test]
     fn strings_round_trip_through_a_toml_parser() {
-        for value in ["plain", "quote \" and \\ back", "tab\tnew\nline", "bell\u{7}", "한글"] {
+        for value in [
+            "plain",
+            "quote \" and \\ back",
+            "tab\tnew\nline",
+            "bell\u{7}",
+            "한글",
+        ] {
             let text = format!("v = {}\nk.{} = 1\n", string(value), key(value));
             let parsed: toml::Table = toml::from_str(&text).unwrap();
             assert_eq!(parsed["v"].as_str(), Some(value), "{text}");
-            assert!(parsed["k"].as_table().unwrap().contains_key(value), "{text}");
+            assert!(
+                parsed["k"].as_table().unwrap().contains_key(value),
+                "{text}"
+            );
         }
     }
 }

@@ -66,9 +66,18 @@ fn invalid_files_fail_the_schema_and_the_configuration_alike() {
     let cases = [
         ("unknown key", format!("{PROJECT}nicknme = \"A\"\n")),
         ("unknown root key", format!("providers = 1\n{PROJECT}")),
-        ("bad project name", "[project.Analytics]\nnickname = \"A\"\n".to_string()),
-        ("short project name", "[project.ab]\nnickname = \"A\"\n".to_string()),
-        ("bad account name", format!("{PROJECT}[project.analytics.service_account.etl-]\n")),
+        (
+            "bad project name",
+            "[project.Analytics]\nnickname = \"A\"\n".to_string(),
+        ),
+        (
+            "short project name",
+            "[project.ab]\nnickname = \"A\"\n".to_string(),
+        ),
+        (
+            "bad account name",
+            format!("{PROJECT}[project.analytics.service_account.etl-]\n"),
+        ),
         (
             "three keys",
             format!(
@@ -95,11 +104,15 @@ fn invalid_files_fail_the_schema_and_the_configuration_alike() {
         ("bad status", format!("{PROJECT}{sa}status = \"on\"\n")),
         (
             "zero max_age",
-            format!("{PROJECT}{sa}[project.analytics.service_account.etl.access_key.ci]\nmax_age = \"0d\"\n"),
+            format!(
+                "{PROJECT}{sa}[project.analytics.service_account.etl.access_key.ci]\nmax_age = \"0d\"\n"
+            ),
         ),
         (
             "months",
-            format!("{PROJECT}{sa}[project.analytics.service_account.etl.access_key.ci]\nmax_age = \"6m\"\n"),
+            format!(
+                "{PROJECT}{sa}[project.analytics.service_account.etl.access_key.ci]\nmax_age = \"6m\"\n"
+            ),
         ),
         (
             "long key description",
@@ -108,21 +121,51 @@ fn invalid_files_fail_the_schema_and_the_configuration_alike() {
                 "d".repeat(ACCESS_KEY_DESCRIPTION_MAX + 1)
             ),
         ),
-        ("empty nickname", "[project.analytics]\nnickname = \"\"\n".to_string()),
-        ("both sinks", format!("[secrets]\ndir = \"s\"\ncommand = [\"x\"]\n{PROJECT}")),
-        ("empty command", format!("[secrets]\ncommand = []\n{PROJECT}")),
-        ("remote http", format!("[provider]\nendpoint = \"http://iam.example.com\"\n{PROJECT}")),
-        ("parallelism 0", format!("[provider]\nparallelism = 0\n{PROJECT}")),
+        (
+            "empty nickname",
+            "[project.analytics]\nnickname = \"\"\n".to_string(),
+        ),
+        (
+            "both sinks",
+            format!("[secrets]\ndir = \"s\"\ncommand = [\"x\"]\n{PROJECT}"),
+        ),
+        (
+            "empty command",
+            format!("[secrets]\ncommand = []\n{PROJECT}"),
+        ),
+        (
+            "remote http",
+            format!("[provider]\nendpoint = \"http://iam.example.com\"\n{PROJECT}"),
+        ),
+        (
+            "parallelism 0",
+            format!("[provider]\nparallelism = 0\n{PROJECT}"),
+        ),
         (
             "parallelism too high",
-            format!("[provider]\nparallelism = {}\n{PROJECT}", MAX_PARALLELISM + 1),
+            format!(
+                "[provider]\nparallelism = {}\n{PROJECT}",
+                MAX_PARALLELISM + 1
+            ),
         ),
-        ("bad lock", format!("[lock]\nbackend = \"gs://b\"\n{PROJECT}")),
-        ("protect as string", format!("{PROJECT}{sa}protect = \"yes\"\n")),
+        (
+            "bad lock",
+            format!("[lock]\nbackend = \"gs://b\"\n{PROJECT}"),
+        ),
+        (
+            "protect as string",
+            format!("{PROJECT}{sa}protect = \"yes\"\n"),
+        ),
     ];
     for (what, text) in cases {
-        assert!(!schema_errors(&text).is_empty(), "the schema accepts {what}:\n{text}");
-        assert!(config_accepts(&text).is_err(), "the configuration accepts {what}:\n{text}");
+        assert!(
+            !schema_errors(&text).is_empty(),
+            "the schema accepts {what}:\n{text}"
+        );
+        assert!(
+            config_accepts(&text).is_err(),
+            "the configuration accepts {what}:\n{text}"
+        );
     }
 }
 
@@ -130,10 +173,14 @@ fn invalid_files_fail_the_schema_and_the_configuration_alike() {
 fn edge_values_pass_the_schema_and_the_configuration_alike() {
     let sa = "[project.analytics.service_account.etl]\n";
     let cases = [
-        format!("[provider]\nendpoint = \"http://127.0.0.1:8787\"\nparallelism = {MAX_PARALLELISM}\n{PROJECT}"),
+        format!(
+            "[provider]\nendpoint = \"http://127.0.0.1:8787\"\nparallelism = {MAX_PARALLELISM}\n{PROJECT}"
+        ),
         format!("[provider]\nendpoint = \"http://[::1]:80/\"\n{PROJECT}"),
         format!("[provider]\nendpoint = \"HTTPS://iam.example.com:8443/base\"\n{PROJECT}"),
-        format!("[provider]\nendpoint = \"emulator\"\n[lock]\nbackend = \"s3://bucket/team/prod\"\n{PROJECT}"),
+        format!(
+            "[provider]\nendpoint = \"emulator\"\n[lock]\nbackend = \"s3://bucket/team/prod\"\n{PROJECT}"
+        ),
         format!("[secrets]\ncommand = [\"vault\", \"kv\", \"put\", \"-\"]\n{PROJECT}"),
         format!("{PROJECT}description = \"\"\nignore = [\"legacy-*\"]\n"),
         format!(
@@ -147,7 +194,10 @@ fn edge_values_pass_the_schema_and_the_configuration_alike() {
     ];
     for text in cases {
         let errors = schema_errors(&text);
-        assert!(errors.is_empty(), "the schema refuses:\n{text}\n{errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "the schema refuses:\n{text}\n{errors:#?}"
+        );
         if !text.starts_with("[project.analytics.service_account") {
             config_accepts(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         }
@@ -202,11 +252,17 @@ fn every_table_has_exactly_the_keys_the_parser_accepts() {
     let sa = "[project.analytics.service_account.etl]\n";
     let tables = [
         (String::new(), "/properties"),
-        ("[provider]\n".to_string(), "/properties/provider/properties"),
+        (
+            "[provider]\n".to_string(),
+            "/properties/provider/properties",
+        ),
         ("[secrets]\n".to_string(), "/properties/secrets/properties"),
         ("[lock]\n".to_string(), "/properties/lock/properties"),
         (PROJECT.to_string(), "/$defs/project/properties"),
-        (format!("{PROJECT}{sa}"), "/$defs/service_account/properties"),
+        (
+            format!("{PROJECT}{sa}"),
+            "/$defs/service_account/properties",
+        ),
         (
             format!("{PROJECT}{sa}[project.analytics.service_account.etl.access_key.ci]\n"),
             "/$defs/access_key/properties",

@@ -149,7 +149,7 @@ fn an_imported_configuration_plans_no_changes() {
     let applied = world.apply();
     assert!(applied.stdout.contains("No changes"), "{}", applied.stdout);
     assert_eq!(world.keys("analytics"), keys_before);
-    assert_eq!(world.accounts("analytics").len(), 7);
+    assert_eq!(world.accounts("analytics").len(), 6);
 }
 
 #[test]
@@ -160,7 +160,13 @@ fn import_prints_to_stdout_and_uses_an_existing_configuration() {
         "[project.billing]\nnickname = \"Billing\"\n\n[project.analytics]\nnickname = \"Old\"\n",
     );
     let run = world
-        .kcform(&["import", "--project", "web-platform", "--project", "analytics"])
+        .kcform(&[
+            "import",
+            "--project",
+            "web-platform",
+            "--project",
+            "analytics",
+        ])
         .expect_code(0);
     assert!(
         !run.stdout.contains("[provider]"),
@@ -383,7 +389,10 @@ fn a_nightly_apply_rotates_only_the_keys_that_are_due_in_both_slot_situations() 
             .as_str()
             .unwrap()
             .to_string();
-        let due = matches!((account.as_str(), key.as_str()), ("etl", "ci") | ("full", "a"));
+        let due = matches!(
+            (account.as_str(), key.as_str()),
+            ("etl", "ci") | ("full", "a")
+        );
         assert_eq!(new_id != old_id, due, "{account}/{key}");
     }
     assert_eq!(world.keys("analytics").len(), 5);
@@ -614,5 +623,75 @@ fn completions_cover_every_command() {
             String::from_utf8_lossy(&output.stdout).contains("import"),
             "{shell}"
         );
+    }
+}
+
+#[test]
+fn common_errors_name_the_fix_in_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kcform.toml"),
+        "[project.analytics]\nnickname = \"Analytics\"\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kcform"))
+            .args(["plan", "."])
+            .current_dir(dir.path())
+            .env_remove("KCFORM_ENDPOINT")
+            .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
+            .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
+            .env_remove("KCFORM_NOW")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let missing = run(&[]);
+    assert!(
+        missing.starts_with("error: no credential: set `KAKAOCLOUD_APPLICATION_CREDENTIAL_ID` and `KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET`"),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("\nhint: to try kcform without a KakaoCloud account"),
+        "{missing}"
+    );
+    let credential = [
+        ("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "id"),
+        ("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", "not-a-secret"),
+    ];
+    let http = run(&[
+        credential[0],
+        credential[1],
+        ("KCFORM_ENDPOINT", "http://iam.example.com"),
+    ]);
+    assert!(http.contains("\nhint: use `https://`"), "{http}");
+    // A loopback port nobody listens on: unreachable.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://127.0.0.1:{port}");
+    let unreachable = run(&[
+        credential[0],
+        credential[1],
+        ("KCFORM_ENDPOINT", url.as_str()),
+    ]);
+    assert!(
+        unreachable.contains("could not reach the IAM API"),
+        "{unreachable}"
+    );
+    assert!(
+        unreachable.contains("\nhint: check the endpoint"),
+        "{unreachable}"
+    );
+    let half = run(&[credential[0]]);
+    assert!(half.contains("\nhint: set both"), "{half}");
+    for stderr in [missing, http, unreachable, half] {
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "colored without a terminal: {stderr}"
+        );
+        assert_eq!(stderr.matches("hint: ").count(), 1, "{stderr}");
     }
 }
