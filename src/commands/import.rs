@@ -69,7 +69,7 @@ pub async fn run(args: &ImportArgs, settings: &GlobalSettings) -> anyhow::Result
         eprintln!("warning: {}\nhint: {}", warning.message, warning.hint);
     }
     match &args.out {
-        None => print!("{}", imported.text),
+        None => super::completions::write_stdout(imported.text.as_bytes())?,
         Some(out) => {
             write_new_file(out, &imported.text)?;
             let dir = if has_config {

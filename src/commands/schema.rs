@@ -2,6 +2,6 @@
 
 /// Runs it.
 pub fn run() -> anyhow::Result<i32> {
-    println!("{}", crate::schema::to_json());
+    super::completions::write_stdout(format!("{}\n", crate::schema::to_json()).as_bytes())?;
     Ok(crate::exit::SUCCESS)
 }

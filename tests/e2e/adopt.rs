@@ -695,3 +695,98 @@ fn common_errors_name_the_fix_in_a_hint() {
         assert_eq!(stderr.matches("hint: ").count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn import_with_endpoint_emulator_reads_the_embedded_emulator_of_path() {
+    let dir = tempfile::tempdir().unwrap();
+    // `--endpoint` wins over KCFORM_ENDPOINT, as over `provider.endpoint`.
+    let kcform = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kcform"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("KCFORM_ENDPOINT", "https://iam.example.invalid")
+            .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
+            .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let missing = kcform(&[
+        "import",
+        "--endpoint",
+        "emulator",
+        "--project",
+        "analytics",
+        "empty",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8(missing.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: no project named `analytics` at the built-in emulator"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: the built-in emulator keeps its state per configuration directory"),
+        "{stderr}"
+    );
+
+    // The quickstart applied into `app`, then imported from `app`'s emulator into a new file.
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart/kcform.toml"),
+        app.join("kcform.toml"),
+    )
+    .unwrap();
+    let applied = std::process::Command::new(env!("CARGO_BIN_EXE_kcform"))
+        .args(["apply", "--auto-approve", "app"])
+        .current_dir(dir.path())
+        .env_remove("KCFORM_ENDPOINT")
+        .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
+        .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    std::fs::rename(app.join("kcform.toml"), dir.path().join("original.toml")).unwrap();
+    let imported = kcform(&[
+        "import",
+        "--endpoint",
+        "emulator",
+        "--project",
+        "analytics",
+        "app",
+        "--out",
+        "app/imported.toml",
+    ]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let text = std::fs::read_to_string(app.join("imported.toml")).unwrap();
+    assert!(
+        text.contains("[provider]\nendpoint = \"emulator\"\n"),
+        "{text}"
+    );
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_kcform"))
+        .args(["plan", "--detailed-exitcode", "app"])
+        .current_dir(dir.path())
+        .env_remove("KCFORM_ENDPOINT")
+        .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
+        .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&plan.stdout).trim(),
+        "No changes. Remote objects match the configuration.",
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert_eq!(plan.status.code(), Some(0));
+}
