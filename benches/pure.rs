@@ -142,7 +142,10 @@ fn main() {
     let wanted = desired();
     let objects = PROJECTS * (1 + ACCOUNTS * (1 + KEYS));
     let now = OffsetDateTime::now_utc();
-    println!("{:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}", "case", "changes", "diff_ms", "human_ms", "json_ms", "tfjson_ms", "total_ms");
+    println!(
+        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "case", "changes", "diff_ms", "human_ms", "json_ms", "tfjson_ms", "total_ms"
+    );
     let mut lines = Vec::new();
     for (case, current) in [
         ("plan-no-changes", live(&wanted, 0)),

@@ -31,6 +31,14 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Render a saved plan.
     Show(ShowArgs),
+    /// Print TOML for live projects, their service accounts and keys, ready to commit.
+    Import(ImportArgs),
+    /// Write a starter configuration and ignore `.kcform/` in git.
+    Init(InitArgs),
+    /// Print the JSON Schema of the configuration (for TOML editors).
+    Schema,
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph(GraphArgs),
     /// Run the built-in emulator as an HTTP server.
@@ -67,6 +75,45 @@ pub struct GraphArgs {
     /// instead of the configuration's resource graph (offline).
     #[arg(long)]
     pub operations: bool,
+}
+
+/// `kcform import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A live project to import (repeatable).
+    #[arg(long = "project", value_name = "NAME", required = true)]
+    pub projects: Vec<String>,
+    /// The configuration whose `[provider]` and `.kcform/` to use; a directory without .toml
+    /// files means there is no configuration yet.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Write the TOML to FILE (which must not exist) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Leave out service accounts whose name matches GLOB and write it to the projects'
+    /// `ignore` (repeatable).
+    #[arg(long = "ignore", value_name = "GLOB")]
+    pub ignore: Vec<String>,
+    /// The IAM endpoint, `emulator` or a URL (overrides KCFORM_ENDPOINT and
+    /// `provider.endpoint`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+/// `kcform init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write `kcform.toml` in (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `kcform completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Plan output formats.

@@ -23,7 +23,7 @@ pub struct Connection {
 pub enum ConnectionError {
     /// No credential for a real endpoint.
     #[error(
-        "no credential: set {CREDENTIAL_ID_ENV} and {CREDENTIAL_SECRET_ENV} to an access key's ID and secret"
+        "no credential: set `{CREDENTIAL_ID_ENV}` and `{CREDENTIAL_SECRET_ENV}` to an access key's ID and secret"
     )]
     NoCredential,
     /// The embedded emulator did not start.

@@ -14,6 +14,7 @@ pub mod exit;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod graph;
+pub mod import;
 pub mod journal;
 pub mod keepers;
 pub mod limits;
@@ -23,6 +24,7 @@ pub mod model;
 pub mod permissions;
 pub mod plan;
 pub mod render;
+pub mod schema;
 pub mod secret;
 pub mod settings;
 pub mod snapshot;

@@ -43,7 +43,9 @@ pub struct GlobalSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// Only one of the two credential variables is set.
-    #[error("{set} is set but {missing} is not; set both or neither")]
+    #[error(
+        "`{set}` is set but `{missing}` is not\nhint: set both to an access key's ID and secret, or neither"
+    )]
     HalfCredential {
         /// The one that is set.
         set: &'static str,
@@ -51,7 +53,9 @@ pub enum SettingsError {
         missing: &'static str,
     },
     /// `KCFORM_NOW` is not RFC 3339.
-    #[error("{NOW_ENV}=`{0}` is not an RFC 3339 time")]
+    #[error(
+        "`{NOW_ENV}` is `{0}`, which is not an RFC 3339 time\nhint: e.g. `{NOW_ENV}=2026-11-27T10:00:00Z`, or unset it to use the real clock"
+    )]
     BadNow(String),
 }
 

@@ -2,6 +2,7 @@
 //! listings, and one typed method per API call. The only other module that does network I/O is
 //! `apply`, and it does so through this client.
 
+mod agents;
 mod error;
 mod read;
 pub mod retry;

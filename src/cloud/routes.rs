@@ -41,3 +41,8 @@ pub fn access_key(user_id: &str, key_id: &str) -> String {
 
 /// Page size the client asks for (the API's maximum).
 pub const PAGE_LIMIT: usize = crate::limits::PAGE_LIMIT_MAX;
+
+/// A project's service agents (read-only).
+pub fn service_agents(project_id: &str) -> String {
+    format!("/identity/v3/projects/{project_id}/service_agents")
+}

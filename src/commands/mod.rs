@@ -1,9 +1,14 @@
 //! The commands, one file each, and what plan and apply share: load, connect, read, diff.
 
 mod apply;
+mod completions;
 mod emulator;
 mod graph;
+mod hints;
+mod import;
+mod init;
 mod plan;
+mod schema;
 mod show;
 mod unlock;
 mod validate;
@@ -40,6 +45,12 @@ pub fn run(cli: Cli) -> i32 {
         Command::Show(args) => show::run(&args, &settings),
         Command::Emulator(args) => runtime().and_then(|rt| rt.block_on(emulator::run(&args))),
         Command::Unlock(args) => runtime().and_then(|rt| rt.block_on(unlock::run(&args))),
+        Command::Import(args) => {
+            runtime().and_then(|rt| rt.block_on(import::run(&args, &settings)))
+        }
+        Command::Init(args) => init::run(&args),
+        Command::Schema => schema::run(),
+        Command::Completions(args) => completions::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -60,6 +71,9 @@ fn report(error: &anyhow::Error, color: bool) -> i32 {
     match error.downcast_ref::<config::ConfigError>() {
         Some(config_error) => eprint!("{}", config_error.render(color)),
         None => eprintln!("error: {error:#}"),
+    }
+    if let Some(hint) = hints::hint_for(error) {
+        eprintln!("hint: {hint}");
     }
     exit::code_for(error)
 }

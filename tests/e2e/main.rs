@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod adopt;
 mod commands;
 mod examples;
 mod keys;
