@@ -203,7 +203,21 @@ fn write_account(
         out.push_str("status = \"inactive\"        # its keys are expired: it declares none\n");
     }
     let mut leftovers = Vec::new();
+    let dormant: Vec<&LiveAccessKey> = account
+        .access_keys
+        .values()
+        .filter(|key| account.status == Status::Inactive && key.status == KeyStatus::Expired)
+        .collect();
+    if !dormant.is_empty() {
+        out.push_str("# Expired keys, left alone until the account is deleted or activated:\n");
+        for key in &dormant {
+            let _ = writeln!(out, "#   {} ({})", key.remote_name, key.id);
+        }
+    }
     for key in account.access_keys.values() {
+        if dormant.iter().any(|d| d.id == key.id) {
+            continue;
+        }
         if declares(account, key) {
             let _ = write!(out, "\n[{path}.access_key.{}]\n", toml_text::key(&key.name));
             if !key.description.is_empty() {

@@ -404,7 +404,11 @@ impl Differ {
         self.delete_deposed(&project.name, live, &ids);
         let mut deleted = live.deposed_keys.len();
         for key in live.access_keys.values() {
-            if !account.access_keys.contains_key(&key.name) {
+            // An inactive account's expired keys are dead already and cannot be declared (an
+            // inactive account declares no keys): they stay until the account is deleted or
+            // activated, instead of showing as deletions in every plan.
+            let dormant = account.status == Status::Inactive && key.status == KeyStatus::Expired;
+            if !account.access_keys.contains_key(&key.name) && !dormant {
                 self.delete_key(
                     &project.name,
                     &account.name,

@@ -329,3 +329,18 @@ fn excluding_an_account_drops_its_keys_too() {
         ]
     );
 }
+
+#[test]
+fn an_inactive_accounts_expired_keys_are_left_alone() {
+    let mut off = account("off", vec![]);
+    off.status = Status::Inactive;
+    let wanted = desired(vec![project("a1b", "A", vec![off])]);
+    let mut dead = live_key("dead", "", 1);
+    dead.status = KeyStatus::Expired;
+    let current = live(vec![live_project(
+        "a1b",
+        "A",
+        vec![live_account("off", Status::Inactive, vec![dead])],
+    )]);
+    assert!(diff(&wanted, &current, NOW).unwrap().is_empty());
+}
