@@ -13,28 +13,8 @@ pub fn targeted(plan: Plan, targets: &[Address]) -> Plan {
     if targets.is_empty() {
         return plan;
     }
-    let graph = OperationGraph::build(&plan);
-    let mut keep = vec![false; plan.changes.len()];
-    let mut stack: Vec<usize> = plan
-        .changes
-        .iter()
-        .enumerate()
-        .filter(|(_, change)| targets.iter().any(|t| t.contains(&change.address)))
-        .map(|(i, _)| i)
-        .collect();
-    while let Some(i) = stack.pop() {
-        if std::mem::replace(&mut keep[i], true) {
-            continue;
-        }
-        stack.extend(graph.dependencies(i));
-    }
-    let changes = plan
-        .changes
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(change, kept)| kept.then_some(change))
-        .collect();
-    Plan { changes, ..plan }
+    let reached = closure(&plan, targets, OperationGraph::dependencies);
+    keep(plan, |i| reached[i])
 }
 
 /// `plan` without the changes inside `excludes` and without everything that depends on them.
@@ -42,26 +22,39 @@ pub fn excluded(plan: Plan, excludes: &[Address]) -> Plan {
     if excludes.is_empty() {
         return plan;
     }
-    let graph = OperationGraph::build(&plan);
-    let mut drop = vec![false; plan.changes.len()];
+    let reached = closure(&plan, excludes, OperationGraph::dependents);
+    keep(plan, |i| !reached[i])
+}
+
+/// Marks the changes inside `seeds` and everything reachable from them along `next`.
+fn closure(
+    plan: &Plan,
+    seeds: &[Address],
+    next: fn(&OperationGraph, usize) -> Vec<usize>,
+) -> Vec<bool> {
+    let graph = OperationGraph::build(plan);
+    let mut reached = vec![false; plan.changes.len()];
     let mut stack: Vec<usize> = plan
         .changes
         .iter()
         .enumerate()
-        .filter(|(_, change)| excludes.iter().any(|e| e.contains(&change.address)))
+        .filter(|(_, change)| seeds.iter().any(|s| s.contains(&change.address)))
         .map(|(i, _)| i)
         .collect();
     while let Some(i) = stack.pop() {
-        if std::mem::replace(&mut drop[i], true) {
-            continue;
+        if !std::mem::replace(&mut reached[i], true) {
+            stack.extend(next(&graph, i));
         }
-        stack.extend(graph.dependents(i));
     }
+    reached
+}
+
+fn keep(plan: Plan, kept: impl Fn(usize) -> bool) -> Plan {
     let changes = plan
         .changes
         .into_iter()
-        .zip(drop)
-        .filter_map(|(change, dropped)| (!dropped).then_some(change))
+        .enumerate()
+        .filter_map(|(i, change)| kept(i).then_some(change))
         .collect();
     Plan { changes, ..plan }
 }
