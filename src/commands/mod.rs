@@ -145,7 +145,8 @@ pub(crate) async fn make_plan(
     let mut plan = crate::plan::diff(&desired, &live, settings.now)?;
     plan.drift = crate::plan::drift::detect(&snapshot::load(&desired.config_dir)?, &live, &desired);
     let plan = crate::plan::targeted(plan, selection.targets);
-    let plan = crate::plan::excluded(plan, selection.excludes);
+    let mut plan = crate::plan::excluded(plan, selection.excludes);
+    plan.denied = denied(&authority, &plan);
     let projects: Vec<String> = desired.projects.keys().cloned().collect();
     let fingerprints = live.fingerprints();
     let checksum = crate::plan::saved::checksum(&desired.digest, &projects, &fingerprints, &plan);
@@ -159,6 +160,20 @@ pub(crate) async fn make_plan(
         checksum,
         authority,
     })
+}
+
+/// The plan's changes that `authority` may not perform, as plan data for the renderers.
+pub(crate) fn denied(authority: &Authority, plan: &Plan) -> Vec<crate::plan::Denied> {
+    authority
+        .check_plan(plan)
+        .into_iter()
+        .map(|denial| crate::plan::Denied {
+            address: denial.address,
+            deposed: denial.deposed,
+            action: denial.action.name().to_string(),
+            reason: denial.reason,
+        })
+        .collect()
 }
 
 /// Renders a plan in the chosen format.

@@ -50,6 +50,7 @@ pub fn diff(desired: &Desired, live: &Live, now: OffsetDateTime) -> Result<Plan,
         changes,
         unchanged,
         drift: Vec::new(),
+        denied: Vec::new(),
     })
 }
 

@@ -161,6 +161,20 @@ pub struct Drift {
     pub notes: Vec<String>,
 }
 
+/// A change the credential may not perform (from its token's roles), and the role it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Denied {
+    /// The change's address.
+    pub address: Address,
+    /// For a deposed key: its ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
+    /// The change's action name (`create`, `delete`, …).
+    pub action: String,
+    /// Why not, naming the role needed.
+    pub reason: String,
+}
+
 /// Every change kcform would make, in display order (grouped by project, then account), plus
 /// what needs no change and what drifted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -173,6 +187,9 @@ pub struct Plan {
     /// Objects changed outside kcform since the last apply.
     #[serde(default)]
     pub drift: Vec<Drift>,
+    /// Changes the credential may not perform; `apply` refuses while any remain.
+    #[serde(default)]
+    pub denied: Vec<Denied>,
 }
 
 impl Plan {

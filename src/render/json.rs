@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{Action, Attributes, Drift, Plan, ReplaceOrder, Summary};
+use crate::plan::{Action, Attributes, Denied, Drift, Plan, ReplaceOrder, Summary};
 
 /// The schema version of this document.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -18,6 +18,7 @@ struct Document<'a> {
     summary: Summary,
     changes: Vec<ChangeView<'a>>,
     drift: &'a [Drift],
+    denied: &'a [Denied],
 }
 
 #[derive(Serialize)]
@@ -63,6 +64,7 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
             })
             .collect(),
         drift: &plan.drift,
+        denied: &plan.denied,
     };
     let mut text = serde_json::to_string_pretty(&document).expect("plan serializes");
     text.push('\n');

@@ -77,6 +77,27 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
             count(|a| matches!(a, Action::Replace(_)))
         );
     }
+    if !plan.denied.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> The credential cannot perform {} of these {} operation(s); `kcform apply` will refuse:",
+            plan.denied.len(),
+            plan.changes.len()
+        );
+        for denied in plan.denied.iter().take(50) {
+            let _ = writeln!(
+                head,
+                "> - {} `{}`: {}",
+                denied.action,
+                denied.address,
+                escape_cell(&denied.reason)
+            );
+        }
+        if plan.denied.len() > 50 {
+            let _ = writeln!(head, "> - … and {} more", plan.denied.len() - 50);
+        }
+        head.push('\n');
+    }
     if !plan.drift.is_empty() {
         let _ = writeln!(head, "**Changed outside kcform since the last apply:**\n");
         for drift in &plan.drift {

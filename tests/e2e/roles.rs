@@ -228,6 +228,21 @@ fn an_org_reader_is_refused_every_change() {
         "{}",
         plan.stdout
     );
+    let json = world
+        .kcform_as(&["plan", "--format", "json", "."], &id, &secret)
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["denied"].as_array().unwrap().len(), 3, "{json}");
+    let markdown = world
+        .kcform_as(&["plan", "--format", "markdown", "."], &id, &secret)
+        .expect_code(0);
+    assert!(
+        markdown
+            .stdout
+            .contains("> The credential cannot perform 3 of these 3 operation(s)"),
+        "{}",
+        markdown.stdout
+    );
     world
         .kcform_as(&["apply", "--auto-approve", "."], &id, &secret)
         .expect_code(1);
