@@ -95,6 +95,7 @@ fn live(desired: &Desired, drift_every: usize) -> Live {
                                 status: KeyStatus::Active,
                                 created_at: Some(now),
                                 rotation: None,
+                                undelivered: false,
                             };
                             (k.name.clone(), key)
                         })

@@ -102,6 +102,7 @@ pub fn live_key(name: &str, description: &str, age_days: i64) -> LiveAccessKey {
         status: KeyStatus::Active,
         created_at: Some(NOW - time::Duration::days(age_days)),
         rotation: None,
+        undelivered: false,
     }
 }
 

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod live;
 pub mod lock;
 pub mod model;
+pub mod pending;
 pub mod permissions;
 pub mod plan;
 pub mod render;

@@ -81,6 +81,9 @@ pub struct LiveAccessKey {
     pub created_at: Option<OffsetDateTime>,
     /// The `rotation` keeper value the key was created with, when kcform recorded it.
     pub rotation: Option<String>,
+    /// kcform created it in an apply that was aborted before its secret was delivered (see
+    /// `pending`): nobody holds its secret.
+    pub undelivered: bool,
 }
 
 impl Live {

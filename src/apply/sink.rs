@@ -93,6 +93,17 @@ pub enum DeliveryError {
 }
 
 impl Sink {
+    /// The sink a configuration asks for, with paths resolved against its directory.
+    pub fn configured(desired: &crate::model::Desired) -> Sink {
+        match &desired.secrets {
+            crate::model::SecretsSink::Dir(dir) => Sink::Dir(desired.config_dir.join(dir)),
+            crate::model::SecretsSink::Command(argv) => Sink::Command {
+                argv: argv.clone(),
+                cwd: desired.config_dir.clone(),
+            },
+        }
+    }
+
     /// The secret file of a key, for the directory sink.
     pub fn file_path(&self, project: &str, service_account: &str, key: &str) -> Option<PathBuf> {
         match self {
@@ -128,6 +139,15 @@ impl Sink {
         }
     }
 
+    /// True when the directory sink's file for this key holds `key_id`'s secret. A command sink
+    /// cannot be asked, so it never holds anything as far as kcform can tell.
+    pub fn holds(&self, project: &str, service_account: &str, key: &str, key_id: &str) -> bool {
+        self.file_path(project, service_account, key)
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .is_some_and(|json| json["access_key_id"] == key_id)
+    }
+
     /// Removes a deleted key's secret file, but only if it still holds that key (a file that
     /// already holds a newer key's secret is left alone).
     pub fn remove(
@@ -140,11 +160,7 @@ impl Sink {
         let Some(path) = self.file_path(project, service_account, key) else {
             return Ok(false);
         };
-        let holds_key = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .is_some_and(|json| json["access_key_id"] == key_id);
-        if !holds_key {
+        if !self.holds(project, service_account, key, key_id) {
             return Ok(false);
         }
         std::fs::remove_file(&path).map_err(|source| DeliveryError::File { path, source })?;

@@ -60,6 +60,7 @@ fn assemble(
         let declared = crate::limits::declared_key_name(&key.name).to_string();
         let live_key = LiveAccessKey {
             rotation: keepers.get(&key.id).cloned(),
+            undelivered: false,
             created_at: OffsetDateTime::parse(&key.created_at, &Rfc3339).ok(),
             status: if key.status == "expired" {
                 KeyStatus::Expired

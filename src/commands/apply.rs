@@ -13,7 +13,8 @@ use crate::apply::{self, ApplyOptions, ApplyReport, OperationReport, Outcome};
 use crate::cli::ApplyArgs;
 use crate::exit::{self, CodedError};
 use crate::live::Live;
-use crate::model::{Desired, SecretsSink};
+use crate::model::Desired;
+use crate::pending::{self, PendingKeys};
 use crate::plan::{Action, Plan};
 use crate::render::{Palette, human};
 use crate::settings::GlobalSettings;
@@ -87,10 +88,15 @@ async fn run_locked(
         parallelism: args
             .parallelism
             .unwrap_or(planned.desired.provider.parallelism),
-        sink: sink(&planned.desired),
+        sink: Sink::configured(&planned.desired),
         stop,
     };
     let mut progress = crate::apply::progress::Progress::new(planned.plan.changes.len());
+    let pending_before = pending::load(&planned.desired.config_dir)?;
+    pending::save(
+        &planned.desired.config_dir,
+        &pending_during(&pending_before, &planned.plan),
+    )?;
     let report = apply::apply(
         Arc::clone(&planned.connection.client),
         &planned.plan,
@@ -99,6 +105,10 @@ async fn run_locked(
     )
     .await;
     progress.finish();
+    pending::save(
+        &planned.desired.config_dir,
+        &pending_after(pending_before, &planned.plan, &report),
+    )?;
     let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report)
         .and_then(|()| {
             snapshot::record_apply(
@@ -187,16 +197,6 @@ async fn from_saved(
         checksum: saved.checksum,
         authority,
     })
-}
-
-fn sink(desired: &Desired) -> Sink {
-    match &desired.secrets {
-        SecretsSink::Dir(dir) => Sink::Dir(desired.config_dir.join(dir)),
-        SecretsSink::Command(argv) => Sink::Command {
-            argv: argv.clone(),
-            cwd: desired.config_dir.clone(),
-        },
-    }
 }
 
 fn confirm(settings: &GlobalSettings) -> anyhow::Result<()> {
@@ -324,6 +324,38 @@ fn finish(report: &ApplyReport) -> anyhow::Result<i32> {
             ""
         }
     )
+}
+
+fn creates_key(change: &crate::plan::Change) -> bool {
+    matches!(change.address, crate::address::Address::AccessKey { .. })
+        && change.deposed.is_none()
+        && matches!(change.action, Action::Create | Action::Replace(_))
+}
+
+/// The pending-delivery record while this apply runs: what an earlier aborted apply left, plus
+/// every key this one creates (see `pending`).
+fn pending_during(before: &PendingKeys, plan: &Plan) -> PendingKeys {
+    // The API's clock, not `KCFORM_NOW`: it is compared with the keys' creation times.
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut during = before.clone();
+    for change in plan.changes.iter().filter(|c| creates_key(c)) {
+        during.keys.insert(change.address.clone(), now.clone());
+    }
+    during
+}
+
+/// After a normal end, every key this apply created was delivered or deleted again; only an
+/// earlier abort's keys that this apply did not replace stay pending.
+fn pending_after(before: PendingKeys, plan: &Plan, report: &ApplyReport) -> PendingKeys {
+    let mut after = before;
+    for (change, op) in plan.changes.iter().zip(&report.operations) {
+        if creates_key(change) && matches!(op.outcome, Outcome::Done(_)) {
+            after.keys.remove(&change.address);
+        }
+    }
+    after
 }
 
 /// Records which rotation value each declared key was created with (see `keepers`).

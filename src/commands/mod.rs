@@ -141,7 +141,10 @@ pub(crate) async fn make_plan(
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
     let (desired, connection) = connect(path, settings, parallelism).await?;
-    let (live, authority) = read_live(&desired, &connection).await?;
+    let (mut live, authority) = read_live(&desired, &connection).await?;
+    let pending = crate::pending::load(&desired.config_dir)?;
+    let sink = crate::apply::sink::Sink::configured(&desired);
+    crate::pending::mark_undelivered(&pending, &mut live, &sink);
     let mut plan = crate::plan::diff(&desired, &live, settings.now)?;
     plan.drift = crate::plan::drift::detect(&snapshot::load(&desired.config_dir)?, &live, &desired);
     let plan = crate::plan::targeted(plan, selection.targets);

@@ -469,6 +469,11 @@ impl Differ {
                 ));
             }
         }
+        if live.undelivered {
+            reasons.push(
+                "its secret was never delivered: the apply that created it was aborted".to_string(),
+            );
+        }
         if live.status == KeyStatus::Expired {
             reasons.push("key is expired (its service account was deactivated)".to_string());
         }

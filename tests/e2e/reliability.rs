@@ -235,3 +235,62 @@ fn read_after_write_lag_hides_new_objects_from_lists_for_a_while() {
     world.assert_converged();
     world.assert_delivered("analytics", &names, 1);
 }
+
+#[test]
+fn a_key_whose_delivery_was_aborted_is_replaced_by_the_next_apply() {
+    let mut world = World::new();
+    let marker = world.dir.path().join("delivery-started");
+    let sink = world.dir.path().join("vault.json");
+    let slow = format!(
+        "[secrets]\ncommand = [\"sh\", \"-c\", \"touch {}; sleep 30; cat > {}\"]\n\n[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.ci]\n",
+        marker.display(),
+        sink.display()
+    );
+    world.write("main.toml", &slow);
+    let child = world.spawn_kcform(&["apply", "--auto-approve", "."]);
+    for _ in 0..200 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(marker.exists(), "the secret delivery never started");
+    // The key exists now and its secret is on its way: two interrupts abort at once.
+    for _ in 0..2 {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let run = world.finish(child);
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    // A terminal's Ctrl-C reaches the delivery command too (same process group); `kill` above
+    // reached only kcform, so end the command the way the terminal would have.
+    let _ = std::process::Command::new("pkill")
+        .args(["-TERM", "-f", &marker.display().to_string()])
+        .status();
+    let orphan = world.keys("analytics");
+    assert_eq!(orphan.len(), 1, "the key was created before the abort");
+    assert!(!sink.exists(), "its secret was never delivered");
+
+    let fast = slow.replace("sleep 30; ", "");
+    world.write("main.toml", &fast);
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .contains("# (its secret was never delivered: the apply that created it was aborted)"),
+        "{}",
+        plan.stdout
+    );
+    world.apply();
+    world.assert_converged();
+    let delivered: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sink).unwrap()).unwrap();
+    let keys = world.keys("analytics");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].id, orphan[0].id, "the orphaned key is gone");
+    assert_eq!(delivered["access_key_id"], keys[0].id.as_str());
+    assert!(!world.dir.path().join(".kcform/pending-keys.json").exists());
+}
