@@ -4,12 +4,12 @@
 
 mod agents;
 mod error;
+pub mod limiter;
 mod read;
 pub mod retry;
 pub mod routes;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 
 use crate::model::Status;
 use crate::secret::Secret;
@@ -94,7 +94,8 @@ pub struct Client {
     base: String,
     credential: Credential,
     token: Mutex<Option<CachedToken>>,
-    permits: Arc<Semaphore>,
+    /// Requests in flight: at most `parallelism`, fewer while the API answers 429.
+    limiter: limiter::Limiter,
     retry: RetryPolicy,
 }
 
@@ -163,7 +164,7 @@ impl Client {
             base,
             credential,
             token: Mutex::new(None),
-            permits: Arc::new(Semaphore::new(options.parallelism.max(1))),
+            limiter: limiter::Limiter::new(options.parallelism),
             retry: options.retry.clone(),
         })
     }
@@ -277,11 +278,7 @@ impl Client {
         body: Option<&B>,
         token: Option<&Secret>,
     ) -> Result<Answer, CloudError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore is never closed");
+        let permit = self.limiter.acquire().await;
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -300,6 +297,15 @@ impl Client {
             .map_err(|e| self.transport(method.as_str(), path, e))?;
         let status = response.status();
         let headers = response.headers().clone();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| retry::parse_retry_after(v, OffsetDateTime::now_utc()))
+                .filter(|wait| *wait <= self.retry.max_retry_after);
+            permit.throttled(retry_after);
+        } else {
+            permit.succeeded();
+        }
         let bytes = response.bytes().await.map_err(|e| {
             let mut error = self.transport(method.as_str(), path, e);
             if let CloudError::Transport { maybe_sent, .. } = &mut error {
@@ -328,6 +334,7 @@ impl Client {
         Fut: std::future::Future<Output = Result<Answer, CloudError>>,
     {
         let mut tries = 0;
+        let mut throttled = 0;
         loop {
             tries += 1;
             let result = attempt().await;
@@ -350,6 +357,12 @@ impl Client {
                 ),
                 Err(_) => return result,
             };
+            // A 429 says the server did nothing and wants fewer requests: the limiter adapts,
+            // and such refusals do not use up the call's attempts (up to a bound).
+            if failure == Failure::Status(429) && throttled < retry::MAX_THROTTLED_RETRIES {
+                throttled += 1;
+                tries -= 1;
+            }
             if tries >= self.retry.attempts || retry::verdict(repeatable, failure) == Verdict::Fail
             {
                 return result;

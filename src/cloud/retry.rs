@@ -10,6 +10,11 @@ use reqwest::Method;
 use reqwest::header::HeaderValue;
 use time::OffsetDateTime;
 
+/// How many 429 answers one call may get without using up its attempts: while the client's
+/// adaptive limit (`limiter`) settles under a rate limit, a call may be refused a few times
+/// in a row through no fault of its own.
+pub const MAX_THROTTLED_RETRIES: u32 = 30;
+
 /// Environment variable: timeout of one request (`30s`, `500ms`, `2m`).
 pub const TIMEOUT_ENV: &str = "KCFORM_HTTP_TIMEOUT";
 /// Environment variable: attempts per call, the first included (1 disables retries).

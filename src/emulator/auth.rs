@@ -345,10 +345,7 @@ fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
             "application_credential needs `id`, or `name` together with `user.id`",
         ));
     };
-    data.keys
-        .values()
-        .find(|k| k.user_id == *user_id && k.name == *name)
-        .ok_or_else(invalid)
+    data.keys.named(user_id, name).next().ok_or_else(invalid)
 }
 
 fn token_body(

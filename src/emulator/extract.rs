@@ -170,3 +170,16 @@ pub fn page<T>(items: Vec<T>, query: &ListQuery) -> (Vec<T>, Pagination) {
         },
     )
 }
+
+/// The answer for a page already cut out of `total` matching objects (by an index, see
+/// `table`), so that listing does not touch the objects outside the page.
+pub fn paged<T>(items: Vec<T>, total: usize, query: &ListQuery) -> (Vec<T>, Pagination) {
+    (
+        items,
+        Pagination {
+            total,
+            offset: query.offset,
+            limit: query.limit,
+        },
+    )
+}

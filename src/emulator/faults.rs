@@ -189,6 +189,8 @@ struct Decision {
     drop_connection: bool,
     lose_response: bool,
     lag: Option<Duration>,
+    /// `refuse` is a rate limit's 429.
+    rate_limited: bool,
 }
 
 impl Faults {
@@ -250,6 +252,7 @@ impl Faults {
                     rule.window = (now, 0);
                 }
                 if rule.window.1 >= limit {
+                    decision.rate_limited = true;
                     decision.refuse = Some((
                         StatusCode::TOO_MANY_REQUESTS,
                         Some(1),
@@ -319,6 +322,7 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
     }
     let faults = state.faults();
     let method = request.method().clone();
+    state.stats().request(&method);
     let decision = faults.decide(&method, &path);
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
@@ -327,6 +331,9 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
         return severed();
     }
     if let Some((status, retry_after, message)) = decision.refuse {
+        if decision.rate_limited {
+            state.stats().rate_limited();
+        }
         let mut response = ApiError::new(status, message).into_response();
         if let Some(seconds) = retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())

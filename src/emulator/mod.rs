@@ -4,17 +4,22 @@
 //! [`RunningEmulator`] handle, [`EmulatorState`] and [`router`] for tests that mount the
 //! router themselves.
 //!
-//! Layout: `store` (persistent data, atomic file), `state` (shared state, transactions,
-//! bootstrap), `auth` (tokens, roles), `extract` (Keystone-shaped request rejections, paging),
+//! Layout: `store` (persistent data, atomic file), `table` (indexed tables with undo logs),
+//! `journal` (append-only change journal, compaction), `commit` (group commit), `state`
+//! (shared state, transactions, bootstrap), `stats` (request counters), `auth` (tokens, roles), `extract` (Keystone-shaped request rejections, paging),
 //! `routes/*` (one file per resource), `error` (error types).
 
 mod auth;
+mod commit;
 mod error;
 mod extract;
 pub mod faults;
+mod journal;
 mod routes;
 mod state;
+pub mod stats;
 mod store;
+mod table;
 
 #[cfg(test)]
 mod tests;
@@ -99,8 +104,10 @@ impl RunningEmulator {
         &self.state
     }
 
-    /// Stops accepting connections, lets running requests finish (up to a few seconds) and
-    /// returns. Every change is already on disk: each one is written before it is answered.
+    /// Stops accepting connections, lets running requests finish (up to a few seconds),
+    /// folds the journal into the data file and returns. Every change is already on disk
+    /// before it is answered (in the journal); the compaction only makes the next start
+    /// faster.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -113,6 +120,8 @@ impl RunningEmulator {
             // A client holding a connection open must not block shutdown forever.
             task.abort();
         }
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.compact()).await;
     }
 }
 

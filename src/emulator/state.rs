@@ -1,19 +1,27 @@
 //! The live emulator state shared by every request: the persistent [`Data`] plus the
-//! in-memory token table, behind one lock. Every change is a transaction: it runs on a copy,
-//! is written to the data file, and only then becomes visible, so a refused request or a
-//! failed write never leaves a half-applied change behind. Also owns bootstrap (first
-//! organization, Org Admin key issue/reuse) and the ID, secret and clock helpers.
+//! in-memory token table, behind one lock. Every change is a transaction: it runs in place
+//! while its tables record what it replaced, so a refused request is rolled back in O(changes)
+//! and never leaves a half-applied change behind. A committed change queues one journal line
+//! (`journal`); [`EmulatorState::commit`] — run by the router around every request — answers
+//! only once that line is on disk, sharing fsyncs between concurrent requests (group commit,
+//! `commit`), and a failed write undoes the change and answers 500. Also owns bootstrap
+//! (first organization, Org Admin key issue/reuse) and the ID, secret and clock helpers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::EmulatorOptions;
+use super::commit::{Durability, Step};
 use super::error::{ApiError, ApiResult, EmulatorError};
+use super::journal::{self, Change, Journal};
+use super::stats::Stats;
 use super::store::{self, Bootstrap, Data, Key, KeyStatus, OrgRole, Organization, User, UserKind};
 use crate::wire::{AccessKeyCredential, Token};
 
@@ -41,7 +49,8 @@ pub struct TokenRecord {
 
 struct Inner {
     data: Data,
-    data_file: Option<PathBuf>,
+    /// The journal and group-commit state; `None` for an in-memory emulator.
+    durability: Option<Durability>,
     /// Held for the state's lifetime so two processes never serve one data file (each would
     /// overwrite the other's changes).
     _data_lock: Option<std::fs::File>,
@@ -64,6 +73,9 @@ pub(super) struct Opened {
 pub struct EmulatorState {
     inner: Arc<Mutex<Inner>>,
     faults: super::faults::Faults,
+    /// Woken whenever a journal write settles.
+    settled: Arc<Notify>,
+    stats: Arc<Stats>,
 }
 
 impl std::fmt::Debug for EmulatorState {
@@ -96,7 +108,7 @@ impl EmulatorState {
             None => None,
         };
         let loaded = match &data_file {
-            Some(path) => store::load(path)?,
+            Some(path) => journal::load(path)?,
             None => None,
         };
         let mut data = loaded.unwrap_or_else(|| fresh_data(payment_method));
@@ -105,17 +117,30 @@ impl EmulatorState {
             Some(cred) => (cred, false),
             None => (rotate_bootstrap_key(&mut data), true),
         };
-        if issued && let Some(path) = &data_file {
-            store::save(path, &data)?;
-        }
+        // Start-up compaction: the data file gets the replayed journal and the new key, and
+        // the journal starts empty.
+        let durability = match data_file {
+            Some(path) => {
+                let mut journal = Journal::new(path);
+                journal.compact(&data)?;
+                Some(Durability::new(journal))
+            }
+            None => None,
+        };
+        data.users.take_undo();
+        data.projects.take_undo();
+        data.keys.take_undo();
+        data.agents.take_undo();
         let state = EmulatorState {
             inner: Arc::new(Mutex::new(Inner {
                 data,
-                data_file,
+                durability,
                 _data_lock: data_lock,
                 tokens: HashMap::new(),
             })),
             faults: super::faults::Faults::default(),
+            settled: Arc::new(Notify::new()),
+            stats: Arc::new(Stats::default()),
         };
         Ok(Opened {
             state,
@@ -142,22 +167,139 @@ impl EmulatorState {
         f(&self.lock().data)
     }
 
-    /// Runs `f` on a copy of the data; if it succeeds the copy is saved to the data file and
-    /// replaces the current data. Tokens that the change invalidated are dropped.
+    /// The request counters (see `stats`).
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Runs `f` on the data as one transaction: if it fails, everything it changed is rolled
+    /// back; if it succeeds and changed anything, the change's journal line is queued (the
+    /// answer waits for it in [`EmulatorState::commit`]). Tokens that the change invalidated
+    /// are dropped. Costs O(objects touched · log n), whatever the size of the state.
     pub fn write<T>(&self, f: impl FnOnce(&mut Data) -> ApiResult<T>) -> ApiResult<T> {
         let mut inner = self.lock();
-        let mut next = inner.data.clone();
-        let out = f(&mut next)?;
-        if next != inner.data {
-            if let Some(path) = &inner.data_file {
-                store::save(path, &next)?;
+        let Inner {
+            data,
+            durability,
+            tokens,
+            ..
+        } = &mut *inner;
+        let organization = data.organization.clone();
+        let bootstrap = data.bootstrap.clone();
+        let out = match f(data) {
+            Ok(out) => out,
+            Err(error) => {
+                journal::rollback(data, organization, bootstrap);
+                return Err(error);
             }
-            inner.data = next;
-            let Inner { data, tokens, .. } = &mut *inner;
-            let now = OffsetDateTime::now_utc();
-            tokens.retain(|_, record| token_usable(data, record, now));
+        };
+        let change = Change::take(data, organization, bootstrap);
+        if change.is_empty() {
+            return Ok(out);
         }
+        self.stats.change();
+        if let Some(durability) = durability {
+            let line = match change.record(data).line() {
+                Ok(line) => line,
+                Err(error) => {
+                    change.undo(data);
+                    return Err(EmulatorError::from(error).into());
+                }
+            };
+            durability.push(&line, change);
+        }
+        let now = OffsetDateTime::now_utc();
+        tokens.retain(|_, record| token_usable(data, record, now));
         Ok(out)
+    }
+
+    /// The sequence number below which every change is settled; a request notes it before it
+    /// runs and hands it to [`EmulatorState::commit`].
+    pub fn settled_mark(&self) -> u64 {
+        self.lock()
+            .durability
+            .as_ref()
+            .map_or(0, Durability::settled)
+    }
+
+    /// Waits until every change queued so far is on disk, writing the queued lines itself (one
+    /// write and one fsync for all of them) when no other request is writing. `from` is
+    /// [`EmulatorState::settled_mark`] before the request ran: if a change it may have seen
+    /// could not be saved, the answer is 500 (the change has been undone).
+    pub async fn commit(&self, from: u64) -> ApiResult<()> {
+        let upto = match &self.lock().durability {
+            Some(durability) => durability.appended(),
+            None => return Ok(()),
+        };
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let step = {
+                let mut inner = self.lock();
+                let Inner {
+                    data, durability, ..
+                } = &mut *inner;
+                let Some(durability) = durability.as_mut() else {
+                    return Ok(());
+                };
+                match durability.step(from, upto) {
+                    Step::Compact => {
+                        durability.compact(data);
+                        self.settled.notify_waiters();
+                        continue;
+                    }
+                    step => step,
+                }
+            };
+            match step {
+                Step::Done => return Ok(()),
+                Step::Failed(why) => {
+                    return Err(ApiError::internal(format!(
+                        "the emulator could not save its state: {why}"
+                    )));
+                }
+                Step::Wait | Step::Compact => notified.await,
+                Step::Append(mut journal, lines, batch_upto) => {
+                    let written = tokio::task::spawn_blocking(move || {
+                        let result = journal.append(&lines).map_err(|e| e.to_string());
+                        (journal, result)
+                    })
+                    .await;
+                    let (journal, result) = match written {
+                        Ok(done) => done,
+                        // The blocking task panicked: the journal handle is lost with it.
+                        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+                    };
+                    self.stats.journal_write();
+                    let mut inner = self.lock();
+                    let Inner {
+                        data, durability, ..
+                    } = &mut *inner;
+                    if let Some(durability) = durability.as_mut() {
+                        durability.appended_batch(journal, batch_upto, result, data);
+                    }
+                    drop(inner);
+                    self.settled.notify_waiters();
+                }
+            }
+        }
+    }
+
+    /// Folds the journal into the data file (at shutdown; also done at start-up and when the
+    /// journal grows large). Queued changes are written too.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        let Inner {
+            data, durability, ..
+        } = &mut *inner;
+        if let Some(durability) = durability.as_mut()
+            && durability.is_dirty()
+        {
+            durability.compact(data);
+        }
+        drop(inner);
+        self.settled.notify_waiters();
     }
 
     /// Remembers an issued token.
@@ -224,10 +366,10 @@ fn fresh_data(payment_method: bool) -> Data {
             admin_user_id: admin.id.clone(),
             key_id: None,
         },
-        users: BTreeMap::from([(admin.id.clone(), admin)]),
-        projects: BTreeMap::new(),
-        keys: BTreeMap::new(),
-        agents: BTreeMap::new(),
+        users: [(admin.id.clone(), admin)].into_iter().collect(),
+        projects: Default::default(),
+        keys: Default::default(),
+        agents: Default::default(),
     }
 }
 
@@ -248,8 +390,14 @@ fn rotate_bootstrap_key(data: &mut Data) -> AccessKeyCredential {
     let admin = data.bootstrap.admin_user_id.clone();
     // Any leftover key with the bootstrap name (e.g. from an interrupted start) goes too, so
     // the name stays unique for the admin.
-    data.keys
-        .retain(|_, k| !(k.user_id == admin && k.name == BOOTSTRAP_KEY_NAME));
+    let leftovers: Vec<String> = data
+        .keys
+        .named(&admin, BOOTSTRAP_KEY_NAME)
+        .map(|k| k.id.clone())
+        .collect();
+    for id in leftovers {
+        data.keys.remove(&id);
+    }
     let (key, secret) = new_key(&admin, BOOTSTRAP_KEY_NAME, None, None);
     let id = key.id.clone();
     data.keys.insert(id.clone(), key);

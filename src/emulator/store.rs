@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::EmulatorError;
+use super::table::{Indexed, Table};
 
 /// Format version of the data file; bump it when [`Data`] changes incompatibly.
 pub const FILE_VERSION: u32 = 1;
@@ -23,18 +24,52 @@ pub struct Data {
     pub organization: Organization,
     /// The bootstrap Org Admin and its current key.
     pub bootstrap: Bootstrap,
-    /// Users (people and service accounts) by ID.
+    /// Users (people and service accounts) by ID; indexed by project (people: by
+    /// [`PEOPLE`]) and name.
     #[serde(default)]
-    pub users: BTreeMap<String, User>,
-    /// Projects by ID.
+    pub users: Table<User>,
+    /// Projects by ID; indexed by name (group [`PROJECTS`]).
     #[serde(default)]
-    pub projects: BTreeMap<String, Project>,
-    /// Access keys (application credentials) by ID.
+    pub projects: Table<Project>,
+    /// Access keys (application credentials) by ID; indexed by owner user ID and name.
     #[serde(default)]
-    pub keys: BTreeMap<String, Key>,
-    /// Service agents by ID.
+    pub keys: Table<Key>,
+    /// Service agents by ID; indexed by project ID and service.
     #[serde(default)]
-    pub agents: BTreeMap<String, Agent>,
+    pub agents: Table<Agent>,
+}
+
+/// Index group of people in [`Data::users`] (service accounts are grouped by project ID).
+pub const PEOPLE: &str = "";
+/// Index group of every project in [`Data::projects`].
+pub const PROJECTS: &str = "";
+
+impl Indexed for User {
+    fn index_entry(&self) -> Option<(String, String)> {
+        let group = match &self.kind {
+            UserKind::Person { .. } => PEOPLE.to_string(),
+            UserKind::ServiceAccount { project_id, .. } => project_id.clone(),
+        };
+        Some((group, self.name.clone()))
+    }
+}
+
+impl Indexed for Project {
+    fn index_entry(&self) -> Option<(String, String)> {
+        Some((PROJECTS.to_string(), self.name.clone()))
+    }
+}
+
+impl Indexed for Key {
+    fn index_entry(&self) -> Option<(String, String)> {
+        Some((self.user_id.clone(), self.name.clone()))
+    }
+}
+
+impl Indexed for Agent {
+    fn index_entry(&self) -> Option<(String, String)> {
+        Some((self.project_id.clone(), self.service.clone()))
+    }
 }
 
 /// The organization (a Keystone domain).
@@ -324,13 +359,6 @@ fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
-}
-
-/// Saves `data` to `path` atomically.
-pub fn save(path: &Path, data: &Data) -> Result<(), EmulatorError> {
-    let mut bytes = serde_json::to_vec_pretty(data)?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
 }
 
 impl Data {

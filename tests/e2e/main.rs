@@ -3,6 +3,8 @@
 //! reaches an output.
 
 mod harness;
+#[path = "../../benches/scale/harness.rs"]
+mod scale_harness;
 
 mod adopt;
 mod commands;
@@ -17,3 +19,4 @@ mod reliability;
 mod review;
 mod roles;
 mod safety;
+mod scale;

@@ -14,7 +14,7 @@ use super::agent_view;
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath};
 use crate::emulator::state::{self, EmulatorState};
-use crate::emulator::store::{Agent, OrgRole, ProjectRole, User, UserKind};
+use crate::emulator::store::{Agent, OrgRole, PEOPLE, PROJECTS, ProjectRole, User, UserKind};
 use crate::limits::check_length;
 use crate::wire::ServiceAgentBody;
 use crate::wire::{AccessKeyCredential, EmulatorUser, EmulatorUserRequest};
@@ -62,16 +62,13 @@ pub async fn create_user(
     let answer = state.write(|data| {
         if let Some(missing) = project_roles
             .keys()
-            .find(|p| !data.projects.values().any(|x| x.name == **p))
+            .find(|p| data.projects.named(PROJECTS, p).next().is_none())
         {
             return Err(ApiError::bad_request(format!(
                 "there is no project named `{missing}`"
             )));
         }
-        let taken = data
-            .users
-            .values()
-            .any(|u| u.name == req.name && matches!(u.kind, UserKind::Person { .. }));
+        let taken = data.users.named(PEOPLE, &req.name).next().is_some();
         if taken {
             return Err(ApiError::conflict(format!(
                 "a user named `{}` already exists",
@@ -110,17 +107,12 @@ pub async fn enable_service(
 ) -> ApiResult<(StatusCode, Json<ServiceAgentBody>)> {
     check_service_name(&service)?;
     let (created, agent) = state.write(|data| {
-        let project = data
-            .projects
-            .values()
-            .find(|p| p.name == name)
-            .ok_or_else(|| ApiError::not_found(format!("there is no project named `{name}`")))?;
+        let project =
+            data.projects.named(PROJECTS, &name).next().ok_or_else(|| {
+                ApiError::not_found(format!("there is no project named `{name}`"))
+            })?;
         let project_id = project.id.clone();
-        if let Some(existing) = data
-            .agents
-            .values()
-            .find(|a| a.project_id == project_id && a.service == service)
-        {
+        if let Some(existing) = data.agents.named(&project_id, &service).next() {
             return Ok((false, existing.clone()));
         }
         let agent = Agent {

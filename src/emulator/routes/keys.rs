@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{BaseUrl, find_project, key_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
-use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery, page};
+use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery, paged};
 use crate::emulator::state::{self, EmulatorState};
 use crate::emulator::store::{AccountStatus, Data, Project, User, UserKind};
 use crate::limits::{
@@ -83,18 +83,17 @@ pub async fn list_user(
     ApiQuery(params): ApiQuery<HashMap<String, String>>,
 ) -> ApiResult<Json<ApplicationCredentialList>> {
     let name = params.get("name");
-    let mut keys: Vec<ApplicationCredential> = state.read(|data| {
+    let keys: Vec<ApplicationCredential> = state.read(|data| {
         let (user, project) = owner(data, &user_id)?;
         require_view(&caller, user, project)?;
         Ok::<_, ApiError>(
             data.keys
-                .values()
-                .filter(|k| k.user_id == user_id && name.is_none_or(|n| *n == k.name))
+                .in_group(&user_id)
+                .filter(|k| name.is_none_or(|n| *n == k.name))
                 .map(|k| key_view(data, k, &base))
                 .collect(),
         )
     })?;
-    keys.sort_by(|a, b| a.name.cmp(&b.name));
     let self_url = format!("{base}/identity/v3/users/{user_id}/application_credentials");
     Ok(Json(ApplicationCredentialList {
         application_credentials: keys,
@@ -154,11 +153,7 @@ pub async fn create(
                 "`secret` must not be empty when given",
             ));
         }
-        let owned = data
-            .keys
-            .values()
-            .filter(|k| k.user_id == user_id)
-            .collect::<Vec<_>>();
+        let owned = data.keys.in_group(&user_id).collect::<Vec<_>>();
         if owned.iter().any(|k| k.name == req.name) {
             return Err(ApiError::conflict(format!(
                 "service account `{}` already has an access key named `{}`",
@@ -250,28 +245,32 @@ pub async fn list_project(
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
 ) -> ApiResult<Json<ApplicationCredentialList>> {
-    let mut keys: Vec<ApplicationCredential> = state.read(|data| {
+    let (keys, total) = state.read(|data| {
         let project = find_project(data, &project_id)?;
         caller.require(
             Permission::ViewIam,
             Some(project),
             &format!("view the access keys of project `{}`", project.name),
         )?;
-        Ok::<_, ApiError>(
-            data.keys
-                .values()
-                .filter(|k| {
-                    query.matches(&k.name)
-                        && data.users.get(&k.user_id).is_some_and(|u| {
-                            matches!(&u.kind, UserKind::ServiceAccount { project_id: p, .. } if *p == project_id)
-                        })
-                })
-                .map(|k| key_view(data, k, &base))
-                .collect(),
-        )
+        // The project's accounts (from the index), by user ID, each with its keys by name:
+        // O(project size + log n), never a scan of every key.
+        let mut owners: Vec<&str> = data.users.group(&project_id).collect();
+        owners.sort_unstable();
+        let matching = owners
+            .into_iter()
+            .flat_map(|owner| data.keys.in_group(owner))
+            .filter(|k| query.matches(&k.name));
+        let mut total = 0;
+        let mut keys = Vec::new();
+        for (i, key) in matching.enumerate() {
+            total += 1;
+            if i >= query.offset && keys.len() < query.limit {
+                keys.push(key_view(data, key, &base));
+            }
+        }
+        Ok::<_, ApiError>((keys, total))
     })?;
-    keys.sort_by(|a, b| (&a.user_id, &a.name).cmp(&(&b.user_id, &b.name)));
-    let (application_credentials, pagination) = page(keys, &query);
+    let (application_credentials, pagination) = paged(keys, total, &query);
     Ok(Json(ApplicationCredentialList {
         application_credentials,
         links: None,

@@ -64,6 +64,8 @@ pub mod paths {
     pub const ORGANIZATION: &str = "/_emulator/organization";
     /// Emulator: injected faults (list, add, clear).
     pub const FAULTS: &str = "/_emulator/faults";
+    /// Emulator: request counters.
+    pub const STATS: &str = "/_emulator/stats";
 }
 
 /// The emulator's axum router over `state`.
@@ -118,14 +120,36 @@ pub fn router(state: EmulatorState) -> Router {
             paths::FAULTS,
             get(faults::list).post(faults::add).delete(faults::clear),
         )
+        .route(paths::STATS, get(super::stats::get))
         .fallback(not_found)
         // Must come after every `.route`: it applies to the routes registered so far.
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside the faults layer, so a lost response is lost after its change is on disk.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            commit_gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
         ))
         .with_state(state)
+}
+
+/// Answers only once every change the request made or may have seen is on disk (see
+/// `EmulatorState::commit`); a failed save turns the answer into a 500.
+async fn commit_gate(
+    axum::extract::State(state): axum::extract::State<EmulatorState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let from = state.settled_mark();
+    let response = next.run(request).await;
+    match state.commit(from).await {
+        Ok(()) => response,
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn not_found(uri: Uri) -> ApiError {

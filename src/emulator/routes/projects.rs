@@ -11,7 +11,7 @@ use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
 use crate::emulator::state::{self, EmulatorState};
-use crate::emulator::store::Project;
+use crate::emulator::store::{PROJECTS, Project};
 use crate::limits::{
     NameKind, PROJECT_DESCRIPTION_MAX, PROJECT_NICKNAME_MAX, check_length, check_name,
 };
@@ -56,7 +56,7 @@ pub async fn create(
         check_name(NameKind::Project, &req.name).map_err(ApiError::bad_request)?;
         check_nickname(&req.nickname)?;
         check_description(&req.description)?;
-        if data.projects.values().any(|p| p.name == req.name) {
+        if data.projects.named(PROJECTS, &req.name).next().is_some() {
             return Err(ApiError::conflict(format!(
                 "a project named `{}` already exists",
                 req.name
@@ -127,16 +127,25 @@ pub async fn update(
         if let Some(description) = &req.description {
             check_description(description)?;
         }
+        let unchanged = req.nickname.as_ref().is_none_or(|n| *n == current.nickname)
+            && req
+                .description
+                .as_ref()
+                .is_none_or(|d| *d == current.description);
+        if unchanged {
+            return Ok(current.clone());
+        }
         let project = data
             .projects
-            .get_mut(&project_id)
+            .update(&project_id, |project| {
+                if let Some(nickname) = req.nickname {
+                    project.nickname = nickname;
+                }
+                if let Some(description) = req.description {
+                    project.description = description;
+                }
+            })
             .ok_or_else(|| state::missing("project", &project_id))?;
-        if let Some(nickname) = req.nickname {
-            project.nickname = nickname;
-        }
-        if let Some(description) = req.description {
-            project.description = description;
-        }
         Ok(project.clone())
     })?;
     Ok(Json(ProjectBody {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use super::{agent_view, find_project, find_service_account, service_account_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
-use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
+use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page, paged};
 use crate::emulator::state::{self, EmulatorState};
 use crate::emulator::store::{AccountStatus, KeyStatus, User, UserKind};
 use crate::limits::{MAX_SERVICE_ACCOUNTS_PER_PROJECT, NameKind, check_name};
@@ -24,24 +24,40 @@ pub async fn list(
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
 ) -> ApiResult<Json<ServiceAccountList>> {
-    let mut accounts: Vec<_> = state.read(|data| {
+    let (accounts, total) = state.read(|data| {
         let project = find_project(data, &project_id)?;
         caller.require(
             Permission::ViewIam,
             Some(project),
             &format!("view the service accounts of project `{}`", project.name),
         )?;
-        Ok::<_, ApiError>(
-            data.users
-                .values()
-                .filter(|u| query.matches(&u.name))
-                .filter_map(service_account_view)
-                .filter(|sa| sa.project_id == project_id)
-                .collect(),
-        )
+        // The project's accounts come out of the index in name order: a page costs
+        // O(offset + page + log n), not a scan of every user.
+        let (ids, total) = match &query.name {
+            Some(name) => {
+                let ids: Vec<&str> = data
+                    .users
+                    .named(&project_id, name)
+                    .map(|u| u.id.as_str())
+                    .collect();
+                let total = ids.len();
+                (ids, total)
+            }
+            None => (
+                data.users.group(&project_id).collect(),
+                data.users.group_len(&project_id),
+            ),
+        };
+        let accounts: Vec<_> = ids
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .filter_map(|id| data.users.get(id))
+            .filter_map(service_account_view)
+            .collect();
+        Ok::<_, ApiError>((accounts, total))
     })?;
-    accounts.sort_by(|a, b| a.name.cmp(&b.name));
-    let (service_accounts, pagination) = page(accounts, &query);
+    let (service_accounts, pagination) = paged(accounts, total, &query);
     Ok(Json(ServiceAccountList {
         service_accounts,
         pagination,
@@ -69,30 +85,28 @@ pub async fn create(
             None => AccountStatus::Active,
             Some(s) => parse_status(s)?,
         };
-        let in_project: Vec<&User> = data
-            .users
-            .values()
-            .filter(|u| matches!(&u.kind, UserKind::ServiceAccount { project_id: p, .. } if *p == project_id))
-            .collect();
-        if in_project.iter().any(|u| u.name == req.name) {
+        if data.users.named(&project_id, &req.name).next().is_some() {
             return Err(ApiError::conflict(format!(
                 "a service account named `{}` already exists in project `{}`",
                 req.name, project.name
             )));
         }
-        if in_project.len() >= MAX_SERVICE_ACCOUNTS_PER_PROJECT {
+        let in_project = data.users.group_len(&project_id);
+        if in_project >= MAX_SERVICE_ACCOUNTS_PER_PROJECT {
             return Err(ApiError::bad_request(format!(
                 "project `{}` already has {} service accounts, the maximum \
                  (inactive ones count too); delete one before creating another",
-                project.name,
-                in_project.len()
+                project.name, in_project
             )));
         }
         let user = User {
             id: state::new_id(),
             name: req.name.clone(),
             created_at: state::now_rfc3339(),
-            kind: UserKind::ServiceAccount { project_id: project_id.clone(), status },
+            kind: UserKind::ServiceAccount {
+                project_id: project_id.clone(),
+                status,
+            },
         };
         let view = service_account_view(&user);
         data.users.insert(user.id.clone(), user);
@@ -154,16 +168,24 @@ pub async fn update(
             )));
         }
         let new_status = req.status.as_deref().map(parse_status).transpose()?;
-        let user = data
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(|| state::missing("service account", &user_id))?;
-        if let (Some(new), UserKind::ServiceAccount { status, .. }) = (new_status, &mut user.kind) {
-            *status = new;
+        if let Some(new) = new_status
+            && matches!(&current.kind, UserKind::ServiceAccount { status, .. } if *status != new)
+        {
+            data.users.update(&user_id, |user| {
+                if let UserKind::ServiceAccount { status, .. } = &mut user.kind {
+                    *status = new;
+                }
+            });
         }
         if new_status == Some(AccountStatus::Inactive) {
-            for key in data.keys.values_mut().filter(|k| k.user_id == user_id) {
-                key.status = KeyStatus::Expired;
+            let active: Vec<String> = data
+                .keys
+                .in_group(&user_id)
+                .filter(|k| k.status != KeyStatus::Expired)
+                .map(|k| k.id.clone())
+                .collect();
+            for id in active {
+                data.keys.update(&id, |key| key.status = KeyStatus::Expired);
             }
         }
         let user = data
@@ -194,7 +216,10 @@ pub async fn delete(
         )?;
         find_service_account(data, &project_id, &user_id)?;
         data.users.remove(&user_id);
-        data.keys.retain(|_, k| k.user_id != user_id);
+        let keys: Vec<String> = data.keys.group(&user_id).map(str::to_string).collect();
+        for id in keys {
+            data.keys.remove(&id);
+        }
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -215,7 +240,7 @@ pub async fn list_agents(
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
 ) -> ApiResult<Json<ServiceAgentList>> {
-    let mut agents: Vec<ServiceAgent> = state.read(|data| {
+    let agents: Vec<ServiceAgent> = state.read(|data| {
         let project = find_project(data, &project_id)?;
         caller.require(
             Permission::ViewIam,
@@ -224,13 +249,12 @@ pub async fn list_agents(
         )?;
         Ok::<_, ApiError>(
             data.agents
-                .values()
-                .filter(|a| a.project_id == project_id && query.matches(&a.service))
+                .in_group(&project_id)
+                .filter(|a| query.matches(&a.service))
                 .map(agent_view)
                 .collect(),
         )
     })?;
-    agents.sort_by(|a, b| a.service.cmp(&b.service));
     let (service_agents, pagination) = page(agents, &query);
     Ok(Json(ServiceAgentList {
         service_agents,

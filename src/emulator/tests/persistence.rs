@@ -40,10 +40,14 @@ async fn state_survives_a_restart_and_the_file_holds_no_secret() {
     let (project, sa, cred) = h.fixture().await;
     let old_admin = h.emu.admin_credential().clone();
 
-    // Written after each change, before the answer: readable right now.
+    // Written after each change, before the answer: readable right now, in the journal next
+    // to the data file (folded into the data file at shutdown and at the next start).
     let text = std::fs::read_to_string(&data_file).expect("data file exists");
     let file: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(file["version"], 1);
+    let journal =
+        std::fs::read_to_string(dir.path().join("emulator.json.journal")).expect("journal exists");
+    let text = format!("{text}{journal}");
     assert!(text.contains("analytics") && text.contains("etl-runner"));
     assert!(
         !text.contains(&cred.secret),
