@@ -3,12 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use time::OffsetDateTime;
 
-use crate::address::Address;
 use crate::model::Status;
 
 /// Every live object kcform may manage, by name.
@@ -87,38 +85,44 @@ pub struct LiveAccessKey {
 }
 
 impl Live {
-    /// A fingerprint (`sha256:<hex>` of its attributes) of every live object read, by address
-    /// (a deposed key as `<address>#<id>`), so a saved plan can tell whether anything changed
-    /// between plan and apply.
+    /// A fingerprint (`<hex>`: SHA-256, truncated to 128 bits, of its attributes) of every live
+    /// object read, by address (a deposed key as `<address>#<id>`), so a saved plan can tell
+    /// whether anything changed between plan and apply. Fields are fed to the hash directly,
+    /// length-prefixed, since this runs over every object of every plan.
     pub fn fingerprints(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for project in self.projects.values() {
             out.insert(
-                Address::project(&project.name).to_string(),
-                fingerprint(&json!([
-                    project.id,
-                    project.name,
-                    project.nickname,
-                    project.description
-                ])),
+                format!("project.{}", project.name),
+                fingerprint(&[
+                    project.id.as_bytes(),
+                    project.name.as_bytes(),
+                    project.nickname.as_bytes(),
+                    project.description.as_bytes(),
+                ]),
             );
             for account in project.service_accounts.values() {
+                let account_name = format!("{}/{}", project.name, account.name);
                 out.insert(
-                    Address::service_account(&project.name, &account.name).to_string(),
-                    fingerprint(&json!([
-                        account.id,
-                        account.name,
-                        account.email,
-                        account.status.as_str()
-                    ])),
+                    format!("service_account.{account_name}"),
+                    fingerprint(&[
+                        account.id.as_bytes(),
+                        account.name.as_bytes(),
+                        account.email.as_bytes(),
+                        account.status.as_str().as_bytes(),
+                    ]),
                 );
                 for key in account.access_keys.values() {
-                    let address = Address::access_key(&project.name, &account.name, &key.name);
-                    out.insert(address.to_string(), key_fingerprint(key));
+                    out.insert(
+                        format!("access_key.{account_name}/{}", key.name),
+                        key_fingerprint(key),
+                    );
                 }
                 for key in &account.deposed_keys {
-                    let address = Address::access_key(&project.name, &account.name, &key.name);
-                    out.insert(format!("{address}#{}", key.id), key_fingerprint(key));
+                    out.insert(
+                        format!("access_key.{account_name}/{}#{}", key.name, key.id),
+                        key_fingerprint(key),
+                    );
                 }
             }
         }
@@ -131,20 +135,25 @@ fn key_fingerprint(key: &LiveAccessKey) -> String {
         KeyStatus::Active => "active",
         KeyStatus::Expired => "expired",
     };
-    let created = key.created_at.map(|t| t.unix_timestamp());
-    fingerprint(&json!([
-        key.id,
-        key.remote_name,
-        key.description,
-        status,
-        created,
-        key.rotation
-    ]))
+    let created = key
+        .created_at
+        .map(|t| t.unix_timestamp().to_le_bytes())
+        .unwrap_or_default();
+    fingerprint(&[
+        key.id.as_bytes(),
+        key.remote_name.as_bytes(),
+        key.description.as_bytes(),
+        status.as_bytes(),
+        &created,
+        key.rotation.as_deref().unwrap_or("\u{0}").as_bytes(),
+    ])
 }
 
-fn fingerprint(value: &serde_json::Value) -> String {
-    format!(
-        "sha256:{}",
-        hex::encode(Sha256::digest(value.to_string().as_bytes()))
-    )
+fn fingerprint(fields: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for field in fields {
+        hasher.update((field.len() as u64).to_le_bytes());
+        hasher.update(field);
+    }
+    hex::encode(&hasher.finalize()[..16])
 }

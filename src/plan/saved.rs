@@ -58,32 +58,33 @@ pub enum SavedPlanError {
     },
 }
 
-#[derive(Serialize)]
-struct Checksummed<'a> {
-    format_version: u32,
-    config_digest: &'a str,
-    projects: &'a [String],
-    fingerprints: &'a BTreeMap<String, String>,
-    changes: &'a [super::Change],
-}
-
 /// The checksum of a plan made from `config_digest` against live objects with `fingerprints`:
-/// what `plan` prints and what `apply --expect-checksum` compares.
+/// what `plan` prints and what `apply --expect-checksum` compares. The parts are fed to the
+/// hash length-prefixed (no intermediate document), since every plan computes it.
 pub fn checksum(
     config_digest: &str,
     projects: &[String],
     fingerprints: &BTreeMap<String, String>,
     plan: &Plan,
 ) -> String {
-    let content = Checksummed {
-        format_version: FORMAT_VERSION,
-        config_digest,
-        projects,
-        fingerprints,
-        changes: &plan.changes,
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
     };
-    let bytes = serde_json::to_vec(&content).expect("plan content serializes");
-    format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+    field(&FORMAT_VERSION.to_le_bytes());
+    field(config_digest.as_bytes());
+    field(&(projects.len() as u64).to_le_bytes());
+    for project in projects {
+        field(project.as_bytes());
+    }
+    field(&(fingerprints.len() as u64).to_le_bytes());
+    for (address, fingerprint) in fingerprints {
+        field(address.as_bytes());
+        field(fingerprint.as_bytes());
+    }
+    field(&serde_json::to_vec(&plan.changes).expect("plan changes serialize"));
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 impl SavedPlan {
