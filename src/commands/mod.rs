@@ -141,17 +141,39 @@ pub(crate) async fn make_plan(
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
     let (desired, connection) = connect(path, settings, parallelism).await?;
+    // The local records are read while the API is being read: at scale they are not free.
+    let config_dir = desired.config_dir.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        Ok::<_, anyhow::Error>((
+            snapshot::load(&config_dir)?,
+            crate::pending::load(&config_dir)?,
+        ))
+    });
     let (mut live, authority) = read_live(&desired, &connection).await?;
-    let pending = crate::pending::load(&desired.config_dir)?;
+    let (snapshot, pending) = records.await.context("reading the local records")??;
     let sink = crate::apply::sink::Sink::configured(&desired);
     crate::pending::mark_undelivered(&pending, &mut live, &sink);
-    let mut plan = crate::plan::diff(&desired, &live, settings.now)?;
-    plan.drift = crate::plan::drift::detect(&snapshot::load(&desired.config_dir)?, &live, &desired);
+    let projects: Vec<String> = desired.projects.keys().cloned().collect();
+    // Diffing and fingerprinting are independent passes over every object: run them on both
+    // cores.
+    let (diffed, (drift, fingerprints)) = std::thread::scope(|scope| {
+        let side = scope.spawn(|| {
+            (
+                crate::plan::drift::detect(&snapshot, &live, &desired),
+                live.fingerprints(),
+            )
+        });
+        let diffed = crate::plan::diff(&desired, &live, settings.now);
+        (
+            diffed,
+            side.join().expect("drift and fingerprints do not panic"),
+        )
+    });
+    let mut plan = diffed?;
+    plan.drift = drift;
     let plan = crate::plan::targeted(plan, selection.targets);
     let mut plan = crate::plan::excluded(plan, selection.excludes);
     plan.denied = denied(&authority, &plan);
-    let projects: Vec<String> = desired.projects.keys().cloned().collect();
-    let fingerprints = live.fingerprints();
     let checksum = crate::plan::saved::checksum(&desired.digest, &projects, &fingerprints, &plan);
     Ok(Planned {
         desired,
