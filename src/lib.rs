@@ -25,6 +25,7 @@ pub mod pending;
 pub mod permissions;
 pub mod plan;
 pub mod render;
+pub mod roles;
 pub mod schema;
 pub mod secret;
 pub mod settings;

@@ -149,10 +149,10 @@ impl Caller {
         let role = project.and_then(|p| self.project_role(p));
         match permission {
             Permission::ViewProject => org.is_some() || role.is_some(),
-            Permission::ManageProjects => org == Some(OrgRole::OrgAdmin),
+            Permission::ManageProjects => org == Some(OrgRole::Admin),
             Permission::ViewIam => org.is_some() || role == Some(ProjectRole::Admin),
             Permission::ManageIam => {
-                org == Some(OrgRole::OrgAdmin) || role == Some(ProjectRole::Admin)
+                org == Some(OrgRole::Admin) || role == Some(ProjectRole::Admin)
             }
         }
     }

@@ -351,7 +351,7 @@ fn fresh_data(payment_method: bool) -> Data {
         name: BOOTSTRAP_ADMIN_NAME.to_string(),
         created_at: now_rfc3339(),
         kind: UserKind::Person {
-            org_role: Some(OrgRole::OrgAdmin),
+            org_role: Some(OrgRole::Admin),
             project_roles: BTreeMap::new(),
         },
     };

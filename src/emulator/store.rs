@@ -126,64 +126,7 @@ pub enum UserKind {
     },
 }
 
-/// Organization-wide roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OrgRole {
-    /// Org Admin.
-    OrgAdmin,
-    /// Org Reader.
-    OrgReader,
-}
-
-/// Per-project roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ProjectRole {
-    /// Project Admin.
-    #[serde(rename = "project-admin")]
-    Admin,
-    /// Project Member (what a service account's own token acts as).
-    #[serde(rename = "project-member")]
-    Member,
-    /// Project Reader.
-    #[serde(rename = "project-reader")]
-    Reader,
-}
-
-impl OrgRole {
-    /// API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::OrgAdmin => "org-admin",
-            OrgRole::OrgReader => "org-reader",
-        }
-    }
-
-    /// Parses the API spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        [OrgRole::OrgAdmin, OrgRole::OrgReader]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
-
-impl ProjectRole {
-    /// API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProjectRole::Admin => "project-admin",
-            ProjectRole::Member => "project-member",
-            ProjectRole::Reader => "project-reader",
-        }
-    }
-
-    /// Parses the API spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        [ProjectRole::Admin, ProjectRole::Member, ProjectRole::Reader]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+pub use crate::roles::{OrgRole, ProjectRole};
 
 /// A service account's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,7 +352,7 @@ impl Data {
             Some(User {
                 kind:
                     UserKind::Person {
-                        org_role: Some(OrgRole::OrgAdmin),
+                        org_role: Some(OrgRole::Admin),
                         ..
                     },
                 ..

@@ -18,58 +18,7 @@ use crate::address::Address;
 use crate::plan::{Action, Change, Plan};
 use crate::wire;
 
-/// Organization-wide roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OrgRole {
-    /// Org Admin: everything.
-    Admin,
-    /// Org Reader: views everything, changes nothing.
-    Reader,
-}
-
-/// Roles in one project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ProjectRole {
-    /// Project Admin: views and manages the project's service accounts and keys.
-    Admin,
-    /// Project Member: views the project only (what a service account's own token is).
-    Member,
-    /// Project Reader: views the project only.
-    Reader,
-}
-
-impl OrgRole {
-    /// The role's name in tokens.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Admin => "org-admin",
-            OrgRole::Reader => "org-reader",
-        }
-    }
-
-    fn parse(name: &str) -> Option<OrgRole> {
-        [OrgRole::Admin, OrgRole::Reader]
-            .into_iter()
-            .find(|r| r.as_str() == name)
-    }
-}
-
-impl ProjectRole {
-    /// The role's name in tokens.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProjectRole::Admin => "project-admin",
-            ProjectRole::Member => "project-member",
-            ProjectRole::Reader => "project-reader",
-        }
-    }
-
-    fn parse(name: &str) -> Option<ProjectRole> {
-        [ProjectRole::Admin, ProjectRole::Member, ProjectRole::Reader]
-            .into_iter()
-            .find(|r| r.as_str() == name)
-    }
-}
+pub use crate::roles::{OrgRole, ProjectRole};
 
 /// The kinds of calls the SPEC §1 matrix distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
