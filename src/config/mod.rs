@@ -117,14 +117,11 @@ fn check(
         .collect();
     let mut complete = problems.is_empty();
     let mut files = Vec::with_capacity(sources.len());
-    for (index, source) in sources.iter().enumerate() {
-        let (tree, usable) = syntax::parse(index, &source.text, &mut problems);
-        if usable {
-            files.push(
-                parse::Walker::new(index, &source.text, &mut problems).document(tree.get_ref()),
-            );
-        } else {
-            complete = false;
+    for (decls, file_problems) in parse_files(&sources) {
+        problems.extend(file_problems);
+        match decls {
+            Some(decls) => files.push(decls),
+            None => complete = false,
         }
     }
     let mut desired = merge::merge(files, &sources, complete, config_dir, &mut problems);
@@ -134,6 +131,43 @@ fn check(
     } else {
         Err(ConfigError::new(problems, &sources))
     }
+}
+
+/// Parses and walks every file, on every core when there are several files (each file is
+/// independent until the merge). Results come back in file order; `None` marks a file whose
+/// syntax errors make its tree unusable.
+fn parse_files(sources: &[SourceFile]) -> Vec<(Option<parse::FileDecls>, Vec<Problem>)> {
+    let one = |index: usize, source: &SourceFile| {
+        let mut problems = Vec::new();
+        let (tree, usable) = syntax::parse(index, &source.text, &mut problems);
+        let decls = usable.then(|| {
+            parse::Walker::new(index, &source.text, &mut problems).document(tree.get_ref())
+        });
+        (decls, problems)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if sources.len() < 2 || threads < 2 {
+        return sources.iter().enumerate().map(|(i, s)| one(i, s)).collect();
+    }
+    let chunk = sources.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = sources
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| {
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, source)| one(n * chunk + i, source))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("parsing a file does not panic"))
+            .collect()
+    })
 }
 
 /// `sha256:<hex>` over each file's name (not its directory, so a checkout elsewhere digests
