@@ -103,12 +103,9 @@ fn duplicate(
     Some(problem)
 }
 
-/// `[a . "b"]` → `[a."b"]` (whitespace outside quotes removed); `None` if not a header line.
-fn header_path(line: &str) -> Option<String> {
-    let line = line.trim_start();
-    if !line.starts_with('[') {
-        return None;
-    }
+/// `line` with whitespace outside quotes removed, up to the first unquoted `stop`; and whether
+/// `stop` was found.
+fn squeeze_until(line: &str, stop: char) -> (String, bool) {
     let mut out = String::new();
     let mut quote = None;
     for c in line.chars() {
@@ -123,11 +120,21 @@ fn header_path(line: &str) -> Option<String> {
                 quote = Some(c);
                 out.push(c);
             }
+            None if c == stop => return (out, true),
             None if c.is_whitespace() => {}
-            None if c == '#' => break,
             None => out.push(c),
         }
     }
+    (out, false)
+}
+
+/// `[a . "b"]` → `[a."b"]` (whitespace outside quotes removed); `None` if not a header line.
+fn header_path(line: &str) -> Option<String> {
+    let line = line.trim_start();
+    if !line.starts_with('[') {
+        return None;
+    }
+    let (mut out, _) = squeeze_until(line, '#');
     let end = out.rfind(']')?;
     out.truncate(end + 1);
     Some(out)
@@ -135,26 +142,8 @@ fn header_path(line: &str) -> Option<String> {
 
 /// The key of a `key = value` line, whitespace outside quotes removed.
 fn key_path(line: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut quote = None;
-    for c in line.chars() {
-        match quote {
-            Some(q) => {
-                out.push(c);
-                if c == q {
-                    quote = None;
-                }
-            }
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == '=' => return (!out.is_empty()).then_some(out),
-            None if c.is_whitespace() => {}
-            None => out.push(c),
-        }
-    }
-    None
+    let (out, found) = squeeze_until(line, '=');
+    (found && !out.is_empty()).then_some(out)
 }
 
 /// Line lookup for one text.
