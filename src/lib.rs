@@ -24,6 +24,7 @@ pub mod model;
 pub mod pending;
 pub mod permissions;
 pub mod plan;
+pub mod records;
 pub mod render;
 pub mod roles;
 pub mod schema;

@@ -1,11 +1,10 @@
-//! Key creates whose secret delivery may not have finished (`.kcform/pending-keys.json`). Apply
-//! writes it before it creates keys and clears it when it ends normally; only an abort (a second
-//! Ctrl-C, a kill, a crash) leaves it behind. The next plan then replaces every listed key that
-//! was created since and whose secret cannot be shown to have been delivered — so a key whose
-//! secret nobody holds is never left behind.
+//! Key creates whose secret delivery may not have finished (`pending-keys.json`, one of
+//! kcform's `records`). Apply writes it before it creates keys and clears it when it ends
+//! normally; only an abort (a second Ctrl-C, a kill, a crash) leaves it behind. The next plan
+//! then replaces every listed key that was created since and whose secret cannot be shown to
+//! have been delivered — so a key whose secret nobody holds is never left behind.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -21,53 +20,8 @@ pub struct PendingKeys {
     pub keys: BTreeMap<Address, String>,
 }
 
-/// Why the record cannot be read or written.
-#[derive(Debug, thiserror::Error)]
-#[error("pending-delivery record {path}: {detail}")]
-pub struct PendingError {
-    path: PathBuf,
-    detail: String,
-}
-
-fn path(config_dir: &Path) -> PathBuf {
-    config_dir.join(".kcform").join("pending-keys.json")
-}
-
-/// Reads the record (empty when the last apply ended normally).
-pub fn load(config_dir: &Path) -> Result<PendingKeys, PendingError> {
-    let path = path(config_dir);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| PendingError {
-            path,
-            detail: format!("not valid JSON ({e}); fix or remove it"),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PendingKeys::default()),
-        Err(e) => Err(PendingError {
-            path,
-            detail: e.to_string(),
-        }),
-    }
-}
-
-/// Writes the record atomically, or removes it when it is empty.
-pub fn save(config_dir: &Path, pending: &PendingKeys) -> Result<(), PendingError> {
-    let path = path(config_dir);
-    if pending.keys.is_empty() {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PendingError {
-                path,
-                detail: e.to_string(),
-            }),
-            _ => Ok(()),
-        };
-    }
-    let mut text = serde_json::to_string_pretty(pending).expect("record serializes");
-    text.push('\n');
-    crate::apply::sink::write_private_file(&path, text.as_bytes()).map_err(|e| PendingError {
-        path,
-        detail: e.to_string(),
-    })
-}
+/// The record's name (see `records`).
+pub const RECORD: &str = "pending-keys.json";
 
 /// Marks the live keys listed in `pending` that were created since their apply started and
 /// whose secret is not in the sink (a command sink cannot be checked, so those count as not

@@ -16,6 +16,7 @@ use crate::live::Live;
 use crate::model::Desired;
 use crate::pending::{self, PendingKeys};
 use crate::plan::{Action, Plan};
+use crate::records::Records;
 use crate::render::{Palette, human};
 use crate::settings::GlobalSettings;
 use crate::{keepers, snapshot};
@@ -40,16 +41,11 @@ async fn run_locked(
     };
     let palette = Palette::new(settings.color_stdout);
     print!("{}", human::render(&planned.plan, &palette));
-    let previous = snapshot::load(&planned.desired.config_dir)?;
+    let records = &planned.records;
+    let previous = records.load(snapshot::RECORD).await?;
     if planned.plan.is_empty() {
         let report = ApplyReport::default();
-        record_keepers(&planned.desired, &planned.live, &planned.plan, &report)?;
-        snapshot::record_apply(
-            &planned.desired.config_dir,
-            previous,
-            &planned.plan,
-            &report,
-        )?;
+        record_outcome(&planned, previous, &report).await?;
         planned.connection.close().await;
         crate::apply::locking::journal(
             store,
@@ -92,11 +88,8 @@ async fn run_locked(
         stop,
     };
     let mut progress = crate::apply::progress::Progress::new(planned.plan.changes.len());
-    let pending_before = pending::load(&planned.desired.config_dir)?;
-    pending::save(
-        &planned.desired.config_dir,
-        &pending_during(&pending_before, &planned.plan),
-    )?;
+    let pending_before: PendingKeys = records.load(pending::RECORD).await?.unwrap_or_default();
+    save_pending(records, &pending_during(&pending_before, &planned.plan)).await?;
     let report = apply::apply(
         Arc::clone(&planned.connection.client),
         &planned.plan,
@@ -105,20 +98,15 @@ async fn run_locked(
     )
     .await;
     progress.finish();
-    pending::save(
-        &planned.desired.config_dir,
-        &pending_after(pending_before, &planned.plan, &report),
-    )?;
-    let recorded = record_keepers(&planned.desired, &planned.live, &planned.plan, &report)
-        .and_then(|()| {
-            snapshot::record_apply(
-                &planned.desired.config_dir,
-                previous,
-                &planned.plan,
-                &report,
-            )
-            .map_err(anyhow::Error::from)
-        });
+    let recorded = async {
+        save_pending(
+            records,
+            &pending_after(pending_before, &planned.plan, &report),
+        )
+        .await?;
+        record_outcome(&planned, previous, &report).await
+    }
+    .await;
     planned.connection.close().await;
     crate::apply::locking::journal(store, lock, &planned.plan, &planned.checksum, &report).await;
     recorded?;
@@ -175,7 +163,8 @@ async fn from_saved(
             file.display()
         )));
     }
-    let (live, authority) = super::read_live(&desired, &connection).await?;
+    let records = Records::open(&desired)?;
+    let (live, authority) = super::read_live(&desired, &connection, &records).await?;
     let fingerprints = live.fingerprints();
     let changed = saved.stale(&fingerprints);
     if !changed.is_empty() {
@@ -196,6 +185,7 @@ async fn from_saved(
         fingerprints,
         checksum: saved.checksum,
         authority,
+        records,
     })
 }
 
@@ -326,6 +316,36 @@ fn finish(report: &ApplyReport) -> anyhow::Result<i32> {
     )
 }
 
+/// Writes the pending-delivery record, or removes it when nothing is pending.
+async fn save_pending(records: &Records, pending: &PendingKeys) -> anyhow::Result<()> {
+    let value = (!pending.keys.is_empty()).then_some(pending);
+    Ok(records.save(pending::RECORD, value).await?)
+}
+
+/// Records what the apply did: the keepers of the keys it created and the last-applied
+/// snapshot.
+async fn record_outcome(
+    planned: &Planned,
+    previous: Option<crate::plan::drift::Snapshot>,
+    report: &ApplyReport,
+) -> anyhow::Result<()> {
+    let records = &planned.records;
+    let before: crate::keepers::Keepers = records.load(keepers::RECORD).await?.unwrap_or_default();
+    let after = updated_keepers(
+        before.clone(),
+        &planned.desired,
+        &planned.live,
+        &planned.plan,
+        report,
+    );
+    if after != before {
+        records.save(keepers::RECORD, Some(&after)).await?;
+    }
+    let snapshot = snapshot::after_apply(previous, &planned.plan, report);
+    records.save(snapshot::RECORD, Some(&snapshot)).await?;
+    Ok(())
+}
+
 fn creates_key(change: &crate::plan::Change) -> bool {
     matches!(change.address, crate::address::Address::AccessKey { .. })
         && change.deposed.is_none()
@@ -358,15 +378,15 @@ fn pending_after(before: PendingKeys, plan: &Plan, report: &ApplyReport) -> Pend
     after
 }
 
-/// Records which rotation value each declared key was created with (see `keepers`).
-fn record_keepers(
+/// The keeper record after `report`: which rotation value each declared key was created with
+/// (see `keepers`).
+fn updated_keepers(
+    mut record: crate::keepers::Keepers,
     desired: &Desired,
     live: &Live,
     plan: &Plan,
     report: &ApplyReport,
-) -> anyhow::Result<()> {
-    let mut record = keepers::load(&desired.config_dir)?;
-    let before = record.clone();
+) -> crate::keepers::Keepers {
     for (change, op) in plan.changes.iter().zip(&report.operations) {
         let Outcome::Done(done) = &op.outcome else {
             continue;
@@ -409,8 +429,5 @@ fn record_keepers(
             }
         }
     }
-    if record != before {
-        keepers::save(&desired.config_dir, &record)?;
-    }
-    Ok(())
+    record
 }

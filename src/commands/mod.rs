@@ -24,9 +24,10 @@ use crate::live::Live;
 use crate::model::Desired;
 use crate::permissions::Authority;
 use crate::plan::Plan;
+use crate::records::Records;
 use crate::render::{Palette, human, json, markdown, terraform_json};
 use crate::settings::GlobalSettings;
-use crate::{config, exit, keepers, snapshot};
+use crate::{config, exit, snapshot};
 
 /// Runs the command line and returns the process exit code. Errors are printed here, once.
 pub fn run(cli: Cli) -> i32 {
@@ -92,6 +93,8 @@ pub(crate) struct Planned {
     pub checksum: String,
     /// What the credential may do, from its token.
     pub authority: Authority,
+    /// kcform's records in the `[lock]` backend.
+    pub records: Records,
 }
 
 /// Which part of the plan to keep.
@@ -117,8 +120,12 @@ pub(crate) async fn connect(
 pub(crate) async fn read_live(
     desired: &Desired,
     connection: &Connection,
+    records: &Records,
 ) -> anyhow::Result<(Live, Authority)> {
-    let keepers = keepers::load(&desired.config_dir)?;
+    let keepers: crate::keepers::Keepers = records
+        .load(crate::keepers::RECORD)
+        .await?
+        .unwrap_or_default();
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
     let token = connection
         .client
@@ -141,16 +148,16 @@ pub(crate) async fn make_plan(
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
     let (desired, connection) = connect(path, settings, parallelism).await?;
-    // The local records are read while the API is being read: at scale they are not free.
-    let config_dir = desired.config_dir.clone();
-    let records = tokio::task::spawn_blocking(move || {
-        Ok::<_, anyhow::Error>((
-            snapshot::load(&config_dir)?,
-            crate::pending::load(&config_dir)?,
-        ))
-    });
-    let (mut live, authority) = read_live(&desired, &connection).await?;
-    let (snapshot, pending) = records.await.context("reading the local records")??;
+    let records = Records::open(&desired)?;
+    // The records are read while the API is being read: at scale they are not free.
+    let (read, snapshot, pending) = tokio::join!(
+        read_live(&desired, &connection, &records),
+        records.load::<crate::plan::drift::Snapshot>(snapshot::RECORD),
+        records.load::<crate::pending::PendingKeys>(crate::pending::RECORD),
+    );
+    let (mut live, authority) = read?;
+    let snapshot = snapshot?;
+    let pending = pending?.unwrap_or_default();
     let sink = crate::apply::sink::Sink::configured(&desired);
     crate::pending::mark_undelivered(&pending, &mut live, &sink);
     let projects: Vec<String> = desired.projects.keys().cloned().collect();
@@ -184,6 +191,7 @@ pub(crate) async fn make_plan(
         fingerprints,
         checksum,
         authority,
+        records,
     })
 }
 

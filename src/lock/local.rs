@@ -107,6 +107,30 @@ impl Local {
         Ok(holder)
     }
 
+    /// Reads `<name>`; `None` when there is no such file.
+    pub fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, LockError> {
+        let path = self.dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("cannot read", &path)(e)),
+        }
+    }
+
+    /// Writes `<name>` atomically (0600), or removes it when `bytes` is `None`.
+    pub fn write_record(&self, name: &str, bytes: Option<&[u8]>) -> Result<(), LockError> {
+        let path = self.dir.join(name);
+        match bytes {
+            Some(bytes) => write_private_file(&path, bytes).map_err(io("cannot write", &path)),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(io("cannot remove", &path)(e))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Writes `journal/<name>` atomically (0600).
     pub fn write_journal(&self, name: &str, bytes: &[u8]) -> Result<String, LockError> {
         let path = self.dir.join("journal").join(name);

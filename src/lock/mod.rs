@@ -220,6 +220,24 @@ impl Store {
         }
     }
 
+    /// Reads kcform's record `<name>` (keepers, last applied, pending deliveries) from the
+    /// backend: `.kcform/<name>` locally, `prefix/<name>` on S3 — so CI runners that start from
+    /// a fresh checkout share them; `None` when there is none yet.
+    pub async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, LockError> {
+        match self {
+            Store::Local(local) => local.read_record(name),
+            Store::S3(s3) => s3.read_record(name).await,
+        }
+    }
+
+    /// Writes kcform's record `<name>`, or removes it when `bytes` is `None`.
+    pub async fn write_record(&self, name: &str, bytes: Option<Vec<u8>>) -> Result<(), LockError> {
+        match self {
+            Store::Local(local) => local.write_record(name, bytes.as_deref()),
+            Store::S3(s3) => s3.write_record(name, bytes).await,
+        }
+    }
+
     /// Stores one journal record under `journal/<name>`; returns where it went.
     pub async fn write_journal(&self, name: &str, bytes: Vec<u8>) -> Result<String, LockError> {
         match self {

@@ -148,4 +148,39 @@ impl S3 {
             })?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
+
+    /// Reads `prefix/<name>`; `None` when there is no such object.
+    pub async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, LockError> {
+        let key = self.key(name);
+        let location = format!("s3://{}/{key}", self.bucket);
+        let remote = |e: object_store::Error| LockError::Remote {
+            location: location.clone(),
+            detail: e.to_string(),
+        };
+        match self.store.get(&key).await {
+            Ok(result) => Ok(Some(result.bytes().await.map_err(remote)?.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(remote(error)),
+        }
+    }
+
+    /// Writes `prefix/<name>`, or deletes it when `bytes` is `None`.
+    pub async fn write_record(&self, name: &str, bytes: Option<Vec<u8>>) -> Result<(), LockError> {
+        let key = self.key(name);
+        let result = match bytes {
+            Some(bytes) => self
+                .store
+                .put(&key, PutPayload::from(bytes))
+                .await
+                .map(|_| ()),
+            None => match self.store.delete(&key).await {
+                Err(object_store::Error::NotFound { .. }) => Ok(()),
+                other => other,
+            },
+        };
+        result.map_err(|e| LockError::Remote {
+            location: format!("s3://{}/{key}", self.bucket),
+            detail: e.to_string(),
+        })
+    }
 }

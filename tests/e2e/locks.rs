@@ -314,3 +314,46 @@ fn s3_a_stale_lock_blocks_until_unlocked_by_its_id() {
     world.apply();
     world.assert_converged();
 }
+
+#[test]
+fn s3_records_are_shared_by_runners_that_start_from_a_fresh_checkout() {
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let (mut world, bucket) = s3_world(&endpoint);
+    let store = s3_store(&endpoint, &bucket);
+    let config = |rotation: &str| {
+        format!(
+            "[lock]\nbackend = \"s3://{bucket}/team-a\"\n\n[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.ci]\nrotation = \"{rotation}\"\n"
+        )
+    };
+    world.write("main.toml", &config("2026-11"));
+    world.apply();
+    let keepers = s3_get(&world, &store, "team-a/keepers.json").expect("keepers in the bucket");
+    assert!(keepers.contains("\"2026-11\""), "{keepers}");
+    assert!(s3_get(&world, &store, "team-a/snapshot.json").is_some());
+    for local in ["keepers.json", "snapshot.json"] {
+        assert!(
+            !world.dir.path().join(".kcform").join(local).exists(),
+            "{local} must live in the backend, not on this runner"
+        );
+    }
+
+    // Another runner: a fresh checkout knows nothing locally, yet sees the rotation change.
+    std::fs::remove_dir_all(world.dir.path().join(".kcform/journal")).ok();
+    world.write("main.toml", &config("2026-12"));
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .contains(r#"# (rotation changed from "2026-11" to "2026-12")"#),
+        "{}",
+        plan.stdout
+    );
+    world.apply();
+    world.assert_converged();
+    let keepers = s3_get(&world, &store, "team-a/keepers.json").unwrap();
+    assert!(
+        keepers.contains("\"2026-12\"") && !keepers.contains("\"2026-11\""),
+        "{keepers}"
+    );
+}
