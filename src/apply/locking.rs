@@ -2,18 +2,16 @@
 //! `--lock-timeout` with a message on stderr), write the journal record when the apply ends,
 //! and release the lock whatever the outcome.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::apply::ApplyReport;
-use crate::config;
 use crate::journal::Record;
 use crate::lock::{Guard, Store};
+use crate::model::Desired;
 use crate::plan::Plan;
 
-/// Takes the lock of the configuration at `path` for an apply.
-pub async fn acquire(path: &Path, timeout: Duration) -> anyhow::Result<(Store, Guard)> {
-    let desired = config::load(path)?;
+/// Takes the lock of the configuration `desired` for an apply.
+pub async fn acquire(desired: &Desired, timeout: Duration) -> anyhow::Result<(Store, Guard)> {
     let store = Store::open(&desired.lock, &desired.config_dir).map_err(|e| e.into_anyhow())?;
     let guard = store
         .acquire("apply", timeout, |holder| {

@@ -24,20 +24,22 @@ use crate::{keepers, snapshot};
 /// Runs it, holding the configuration's lock from before the live objects are read until the
 /// journal record is written.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let (store, lock) = crate::apply::locking::acquire(&args.path, args.lock_timeout).await?;
-    let result = run_locked(args, settings, &store, &lock).await;
+    let desired = crate::config::load(&args.path)?;
+    let (store, lock) = crate::apply::locking::acquire(&desired, args.lock_timeout).await?;
+    let result = run_locked(desired, args, settings, &store, &lock).await;
     crate::apply::locking::release(&store, lock, result).await
 }
 
 async fn run_locked(
+    desired: Desired,
     args: &ApplyArgs,
     settings: &GlobalSettings,
     store: &crate::lock::Store,
     lock: &crate::lock::Guard,
 ) -> anyhow::Result<i32> {
     let planned = match &args.plan {
-        Some(file) => from_saved(file, args, settings).await?,
-        None => fresh(args, settings).await?,
+        Some(file) => from_saved(desired, file, args, settings).await?,
+        None => fresh(desired, args, settings).await?,
     };
     let palette = Palette::new(settings.color_stdout);
     print!("{}", human::render(&planned.plan, &palette));
@@ -114,12 +116,16 @@ async fn run_locked(
 }
 
 /// A fresh plan, checked against `--expect-checksum`.
-async fn fresh(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<Planned> {
+async fn fresh(
+    desired: Desired,
+    args: &ApplyArgs,
+    settings: &GlobalSettings,
+) -> anyhow::Result<Planned> {
     let selection = Selection {
         targets: &args.targets,
         excludes: &args.excludes,
     };
-    let planned = super::make_plan(&args.path, settings, args.parallelism, &selection).await?;
+    let planned = super::make_plan(desired, settings, args.parallelism, &selection).await?;
     if let Some(expected) = &args.expect_checksum
         && &planned.checksum != expected
     {
@@ -139,12 +145,13 @@ async fn fresh(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<Pl
 /// The saved plan in `file`, refused when the configuration or any live object it read has
 /// changed since.
 async fn from_saved(
+    desired: Desired,
     file: &std::path::Path,
     args: &ApplyArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<Planned> {
     let saved = super::show::read_saved(file)?;
-    let (desired, connection) = super::connect(&args.path, settings, args.parallelism).await?;
+    let connection = super::connect(&desired, settings, args.parallelism).await?;
     let stale = |message: String| -> anyhow::Error {
         CodedError {
             code: exit::STALE_PLAN,

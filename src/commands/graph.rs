@@ -19,7 +19,13 @@ pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyh
         targets: &[],
         excludes: &[],
     };
-    let planned = super::make_plan(&args.path, settings, None, &everything).await?;
+    let planned = super::make_plan(
+        crate::config::load(&args.path)?,
+        settings,
+        None,
+        &everything,
+    )
+    .await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)

@@ -103,16 +103,14 @@ pub(crate) struct Selection<'a> {
     pub excludes: &'a [Address],
 }
 
-/// Loads the configuration and connects for it.
+/// Connects for a configuration.
 pub(crate) async fn connect(
-    path: &std::path::Path,
+    desired: &Desired,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
-) -> anyhow::Result<(Desired, Connection)> {
-    let desired = config::load(path)?;
+) -> anyhow::Result<Connection> {
     let parallelism = parallelism.unwrap_or(desired.provider.parallelism);
-    let connection = Connection::open(&desired, settings, parallelism).await?;
-    Ok((desired, connection))
+    Ok(Connection::open(desired, settings, parallelism).await?)
 }
 
 /// Learns what the credential may do and reads the live objects of the declared projects
@@ -140,14 +138,14 @@ pub(crate) async fn read_live(
     Ok((live, authority))
 }
 
-/// Loads the configuration, reads the live objects and makes the (selected) plan.
+/// Reads the live objects for a configuration and makes the (selected) plan.
 pub(crate) async fn make_plan(
-    path: &std::path::Path,
+    desired: Desired,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
-    let (desired, connection) = connect(path, settings, parallelism).await?;
+    let connection = connect(&desired, settings, parallelism).await?;
     let records = Records::open(&desired)?;
     // The records are read while the API is being read: at scale they are not free.
     let (read, snapshot, pending) = tokio::join!(
