@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::{BaseUrl, find_project, key_view};
+use super::{BaseUrl, authorized_project, find_project, key_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery, paged};
@@ -246,12 +246,9 @@ pub async fn list_project(
     query: ListQuery,
 ) -> ApiResult<Json<ApplicationCredentialList>> {
     let (keys, total) = state.read(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ViewIam,
-            Some(project),
-            &format!("view the access keys of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+            format!("view the access keys of project `{name}`")
+        })?;
         // The project's accounts (from the index), by user ID, each with its keys by name:
         // O(project size + log n), never a scan of every key.
         let mut owners: Vec<&str> = data.users.group(&project_id).collect();

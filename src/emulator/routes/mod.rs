@@ -19,6 +19,7 @@ use axum::http::{Method, Uri, header};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use super::auth::{Caller, Permission};
 use super::error::ApiError;
 use super::faults;
 use super::state::EmulatorState;
@@ -280,6 +281,20 @@ fn find_project<'d>(data: &'d Data, project_id: &str) -> Result<&'d Project, Api
     data.projects
         .get(project_id)
         .ok_or_else(|| super::state::missing("project", project_id))
+}
+
+/// The project `project_id` (or 404) when the caller holds `permission` on it (or 403 with
+/// `describe(project name)` as the refused action).
+fn authorized_project<'d>(
+    data: &'d Data,
+    caller: &Caller,
+    project_id: &str,
+    permission: Permission,
+    describe: impl FnOnce(&str) -> String,
+) -> Result<&'d Project, ApiError> {
+    let project = find_project(data, project_id)?;
+    caller.require(permission, Some(project), &describe(&project.name))?;
+    Ok(project)
 }
 
 /// The service account `user_id` of `project_id`, or 404.

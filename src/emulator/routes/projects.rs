@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::{find_project, project_view};
+use super::{authorized_project, find_project, project_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
@@ -87,11 +87,12 @@ pub async fn get(
     ApiPath(project_id): ApiPath<String>,
 ) -> ApiResult<Json<ProjectBody>> {
     state.read(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
+        let project = authorized_project(
+            data,
+            &caller,
+            &project_id,
             Permission::ViewProject,
-            Some(project),
-            &format!("view project `{}`", project.name),
+            |name| format!("view project `{name}`"),
         )?;
         Ok(Json(ProjectBody {
             project: project_view(project),

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::{agent_view, find_project, find_service_account, service_account_view};
+use super::{agent_view, authorized_project, find_service_account, service_account_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page, paged};
@@ -25,12 +25,9 @@ pub async fn list(
     query: ListQuery,
 ) -> ApiResult<Json<ServiceAccountList>> {
     let (accounts, total) = state.read(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ViewIam,
-            Some(project),
-            &format!("view the service accounts of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+            format!("view the service accounts of project `{name}`")
+        })?;
         // The project's accounts come out of the index in name order: a page costs
         // O(offset + page + log n), not a scan of every user.
         let (ids, total) = match &query.name {
@@ -74,12 +71,10 @@ pub async fn create(
     caller.forbid_service_account_token("create service accounts")?;
     let req = body.service_account;
     let view = state.write(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ManageIam,
-            Some(project),
-            &format!("create service accounts in project `{}`", project.name),
-        )?;
+        let project =
+            authorized_project(data, &caller, &project_id, Permission::ManageIam, |name| {
+                format!("create service accounts in project `{name}`")
+            })?;
         check_name(NameKind::ServiceAccount, &req.name).map_err(ApiError::bad_request)?;
         let status = match req.status.as_deref() {
             None => AccountStatus::Active,
@@ -127,12 +122,9 @@ pub async fn get(
     ApiPath((project_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ServiceAccountBody>> {
     state.read(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ViewIam,
-            Some(project),
-            &format!("view the service accounts of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+            format!("view the service accounts of project `{name}`")
+        })?;
         let user = find_service_account(data, &project_id, &user_id)?;
         let view = service_account_view(user)
             .ok_or_else(|| state::missing("service account", &user_id))?;
@@ -153,12 +145,9 @@ pub async fn update(
 ) -> ApiResult<Json<ServiceAccountBody>> {
     let req = body.service_account;
     let view = state.write(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ManageIam,
-            Some(project),
-            &format!("change service accounts of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ManageIam, |name| {
+            format!("change service accounts of project `{name}`")
+        })?;
         let current = find_service_account(data, &project_id, &user_id)?;
         if let Some(name) = &req.name {
             return Err(ApiError::bad_request(format!(
@@ -208,12 +197,9 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     caller.forbid_service_account_token("delete service accounts")?;
     state.write(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ManageIam,
-            Some(project),
-            &format!("delete service accounts of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ManageIam, |name| {
+            format!("delete service accounts of project `{name}`")
+        })?;
         find_service_account(data, &project_id, &user_id)?;
         data.users.remove(&user_id);
         let keys: Vec<String> = data.keys.group(&user_id).map(str::to_string).collect();
@@ -241,12 +227,9 @@ pub async fn list_agents(
     query: ListQuery,
 ) -> ApiResult<Json<ServiceAgentList>> {
     let agents: Vec<ServiceAgent> = state.read(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ViewIam,
-            Some(project),
-            &format!("view the service agents of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+            format!("view the service agents of project `{name}`")
+        })?;
         Ok::<_, ApiError>(
             data.agents
                 .in_group(&project_id)
@@ -269,12 +252,9 @@ pub async fn get_agent(
     ApiPath((project_id, agent_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ServiceAgentBody>> {
     state.read(|data| {
-        let project = find_project(data, &project_id)?;
-        caller.require(
-            Permission::ViewIam,
-            Some(project),
-            &format!("view the service agents of project `{}`", project.name),
-        )?;
+        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+            format!("view the service agents of project `{name}`")
+        })?;
         data.agents
             .get(&agent_id)
             .filter(|a| a.project_id == project_id)
