@@ -14,6 +14,7 @@
 //! `apply-rate-limited` (the same from empty at a smaller scale, against an emulator that
 //! refuses more than R requests per second).
 
+// Shared by the bench and the CI smoke test (`tests/e2e/scale.rs`), each using part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

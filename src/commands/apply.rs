@@ -272,24 +272,16 @@ fn progress_lines(op: &OperationReport) -> Vec<String> {
 }
 
 fn finish(report: &ApplyReport) -> anyhow::Result<i32> {
-    let mut counts = (0, 0, 0, 0);
-    for op in &report.operations {
-        if let Outcome::Done(_) = op.outcome {
-            match op.action {
-                Action::Create => counts.0 += 1,
-                Action::Update | Action::Activate => counts.1 += 1,
-                Action::Deactivate => counts.2 += 1,
-                Action::Delete => counts.3 += 1,
-                Action::Replace(_) => {
-                    counts.0 += 1;
-                    counts.3 += 1;
-                }
-            }
-        }
-    }
+    let done = crate::plan::Summary::of(
+        report
+            .operations
+            .iter()
+            .filter(|op| matches!(op.outcome, Outcome::Done(_)))
+            .map(|op| op.action),
+    );
     let totals = format!(
         "{} added, {} changed, {} deactivated, {} destroyed",
-        counts.0, counts.1, counts.2, counts.3
+        done.add, done.change, done.deactivate, done.destroy
     );
     if report.succeeded() {
         println!("\nApply complete! Resources: {totals}.");

@@ -175,6 +175,26 @@ pub struct Denied {
     pub reason: String,
 }
 
+impl Summary {
+    /// The counts for these actions (a replace counts in both add and destroy).
+    pub fn of(actions: impl IntoIterator<Item = Action>) -> Summary {
+        let mut summary = Summary::default();
+        for action in actions {
+            match action {
+                Action::Create => summary.add += 1,
+                Action::Update | Action::Activate => summary.change += 1,
+                Action::Deactivate => summary.deactivate += 1,
+                Action::Delete => summary.destroy += 1,
+                Action::Replace(_) => {
+                    summary.add += 1;
+                    summary.destroy += 1;
+                }
+            }
+        }
+        summary
+    }
+}
+
 /// Every change kcform would make, in display order (grouped by project, then account), plus
 /// what needs no change and what drifted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -210,20 +230,7 @@ impl Plan {
 
     /// The summary-line counts (a replace counts in both add and destroy).
     pub fn summary(&self) -> Summary {
-        let mut summary = Summary::default();
-        for change in &self.changes {
-            match change.action {
-                Action::Create => summary.add += 1,
-                Action::Update | Action::Activate => summary.change += 1,
-                Action::Deactivate => summary.deactivate += 1,
-                Action::Delete => summary.destroy += 1,
-                Action::Replace(_) => {
-                    summary.add += 1;
-                    summary.destroy += 1;
-                }
-            }
-        }
-        summary
+        Summary::of(self.changes.iter().map(|change| change.action))
     }
 
     /// The change for an address (not a deposed object), if any.

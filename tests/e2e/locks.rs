@@ -151,6 +151,9 @@ fn unlock_removes_a_lock_only_with_its_id() {
         "{}",
         again.stderr
     );
+    // Unlocked, the configuration applies and converges.
+    world.apply();
+    world.assert_converged();
 }
 
 /// The S3-compatible server for these tests: `KCFORM_TEST_S3_ENDPOINT`. Without it the S3

@@ -43,9 +43,9 @@ fn without_a_payment_method_no_project_is_created_until_one_is_registered() {
         "[project.analytics]\nnickname = \"Analytics\"\n",
     )
     .unwrap();
-    let apply = || {
+    let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_kcform"))
-            .args(["apply", "--auto-approve", "."])
+            .args(args)
             .current_dir(work.path())
             .env("KCFORM_ENDPOINT", &url)
             .env(
@@ -60,6 +60,7 @@ fn without_a_payment_method_no_project_is_created_until_one_is_registered() {
             .output()
             .unwrap()
     };
+    let apply = || run(&["apply", "--auto-approve", "."]);
     let register = |on: bool| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -89,4 +90,10 @@ fn without_a_payment_method_no_project_is_created_until_one_is_registered() {
         stdout.contains("Apply complete! Resources: 1 added"),
         "{stdout}"
     );
+    let replan = run(&["plan", "--detailed-exitcode", "."]);
+    assert_eq!(
+        String::from_utf8_lossy(&replan.stdout).trim(),
+        "No changes. Remote objects match the configuration."
+    );
+    assert_eq!(replan.status.code(), Some(0));
 }

@@ -342,4 +342,7 @@ nickname = "New"
         crate::harness::issue_token(&world.endpoint(), &id, &secret),
         201
     );
+    // The Org Admin applies what the service account could not, and the plan converges.
+    world.apply();
+    world.assert_converged();
 }

@@ -115,6 +115,12 @@ fn a_third_key_is_a_configuration_error_with_its_location() {
     assert!(refused.stderr.contains("main.toml:6:"));
     let projects = world.block_on(world.api.list_projects()).unwrap();
     assert!(projects.is_empty(), "nothing may be applied");
+    world.write(
+        "main.toml",
+        &text.replace("[project.analytics.service_account.etl.access_key.c]\n", ""),
+    );
+    world.apply();
+    world.assert_converged();
 }
 
 #[test]
