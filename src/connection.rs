@@ -69,18 +69,43 @@ impl Connection {
                     emulator: Some(running),
                 })
             }
-            Endpoint::Url(url) => {
-                let credential = settings
-                    .credential
-                    .clone()
-                    .ok_or(ConnectionError::NoCredential)?;
-                let client = Client::new(&url, credential, &options)?;
-                Ok(Connection {
-                    client: Arc::new(client),
-                    emulator: None,
-                })
-            }
+            Endpoint::Url(url) => Connection::to_url(&url, settings, &options),
         }
+    }
+
+    /// A connection that does not depend on the configuration, so it can be made (and its
+    /// token issued) while the configuration is still being read: when `KCFORM_ENDPOINT` names
+    /// a URL, which overrides `provider.endpoint`. `None` when the configuration decides.
+    pub fn before_config(
+        settings: &GlobalSettings,
+        parallelism: usize,
+    ) -> Result<Option<Connection>, ConnectionError> {
+        match &settings.endpoint_override {
+            Some(url) if url != "emulator" => {
+                let options = ClientOptions {
+                    parallelism,
+                    ..ClientOptions::from_env()?
+                };
+                Connection::to_url(url, settings, &options).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn to_url(
+        url: &str,
+        settings: &GlobalSettings,
+        options: &ClientOptions,
+    ) -> Result<Connection, ConnectionError> {
+        let credential = settings
+            .credential
+            .clone()
+            .ok_or(ConnectionError::NoCredential)?;
+        let client = Client::new(url, credential, options)?;
+        Ok(Connection {
+            client: Arc::new(client),
+            emulator: None,
+        })
     }
 
     /// Stops the embedded emulator, if any, flushing its state.

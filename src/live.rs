@@ -92,41 +92,50 @@ impl Live {
     pub fn fingerprints(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for project in self.projects.values() {
-            out.insert(
-                format!("project.{}", project.name),
-                fingerprint(&[
-                    project.id.as_bytes(),
-                    project.name.as_bytes(),
-                    project.nickname.as_bytes(),
-                    project.description.as_bytes(),
-                ]),
-            );
-            for account in project.service_accounts.values() {
-                let account_name = format!("{}/{}", project.name, account.name);
-                out.insert(
-                    format!("service_account.{account_name}"),
-                    fingerprint(&[
-                        account.id.as_bytes(),
-                        account.name.as_bytes(),
-                        account.email.as_bytes(),
-                        account.status.as_str().as_bytes(),
-                    ]),
-                );
-                for key in account.access_keys.values() {
-                    out.insert(
-                        format!("access_key.{account_name}/{}", key.name),
-                        key_fingerprint(key),
-                    );
-                }
-                for key in &account.deposed_keys {
-                    out.insert(
-                        format!("access_key.{account_name}/{}#{}", key.name, key.id),
-                        key_fingerprint(key),
-                    );
-                }
-            }
+            project.fingerprints_into(&mut out);
         }
         out
+    }
+}
+
+impl LiveProject {
+    /// Adds the fingerprints of this project and its objects to `out` (see
+    /// [`Live::fingerprints`]).
+    pub fn fingerprints_into(&self, out: &mut BTreeMap<String, String>) {
+        let project = self;
+        out.insert(
+            format!("project.{}", project.name),
+            fingerprint(&[
+                project.id.as_bytes(),
+                project.name.as_bytes(),
+                project.nickname.as_bytes(),
+                project.description.as_bytes(),
+            ]),
+        );
+        for account in project.service_accounts.values() {
+            let account_name = format!("{}/{}", project.name, account.name);
+            out.insert(
+                format!("service_account.{account_name}"),
+                fingerprint(&[
+                    account.id.as_bytes(),
+                    account.name.as_bytes(),
+                    account.email.as_bytes(),
+                    account.status.as_str().as_bytes(),
+                ]),
+            );
+            for key in account.access_keys.values() {
+                out.insert(
+                    format!("access_key.{account_name}/{}", key.name),
+                    key_fingerprint(key),
+                );
+            }
+            for key in &account.deposed_keys {
+                out.insert(
+                    format!("access_key.{account_name}/{}#{}", key.name, key.id),
+                    key_fingerprint(key),
+                );
+            }
+        }
     }
 }
 

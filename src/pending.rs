@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::address::Address;
 use crate::apply::sink::Sink;
-use crate::live::Live;
+use crate::live::{Live, LiveProject};
 
 /// Key addresses being created, each with the time its apply started (RFC 3339).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,20 +27,34 @@ pub const RECORD: &str = "pending-keys.json";
 /// whose secret is not in the sink (a command sink cannot be checked, so those count as not
 /// delivered). Returns the addresses marked.
 pub fn mark_undelivered(pending: &PendingKeys, live: &mut Live, sink: &Sink) -> Vec<Address> {
+    live.projects
+        .values_mut()
+        .flat_map(|project| mark_project_undelivered(pending, project, sink))
+        .collect()
+}
+
+/// [`mark_undelivered`] for one live project.
+pub fn mark_project_undelivered(
+    pending: &PendingKeys,
+    project: &mut LiveProject,
+    sink: &Sink,
+) -> Vec<Address> {
     let mut marked = Vec::new();
     for (address, since) in &pending.keys {
         let Address::AccessKey {
-            project,
+            project: project_name,
             service_account,
             key,
         } = address
         else {
             continue;
         };
-        let Some(live_key) = live
-            .projects
-            .get_mut(project)
-            .and_then(|p| p.service_accounts.get_mut(service_account))
+        if *project_name != project.name {
+            continue;
+        }
+        let Some(live_key) = project
+            .service_accounts
+            .get_mut(service_account)
             .and_then(|a| a.access_keys.get_mut(key))
         else {
             continue;
@@ -53,7 +67,7 @@ pub fn mark_undelivered(pending: &PendingKeys, live: &mut Live, sink: &Sink) -> 
             (Some(created), Some(since)) => created >= since,
             _ => true,
         };
-        if created_since && !sink.holds(project, service_account, key, &live_key.id) {
+        if created_since && !sink.holds(project_name, service_account, key, &live_key.id) {
             live_key.undelivered = true;
             marked.push(address.clone());
         }

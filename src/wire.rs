@@ -409,6 +409,38 @@ pub struct ApplicationCredentialList {
     pub pagination: Option<Pagination>,
 }
 
+/// An access key as kcform reads it from a listing: only the fields a plan uses. Serde skips
+/// the rest (`roles`, `links`, …) without allocating, which matters at tens of thousands of
+/// keys.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ListedAccessKey {
+    /// Access key ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description (Keystone sends `null` when unset).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Owning user (service account) ID.
+    pub user_id: String,
+    /// kcform extension: `active`, or `expired` once its service account was deactivated.
+    #[serde(default = "default_key_status")]
+    pub status: String,
+    /// kcform extension: RFC 3339 creation time.
+    #[serde(default)]
+    pub created_at: String,
+}
+
+/// A page of a key listing, read as [`ListedAccessKey`]s.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedAccessKeyPage {
+    /// This page.
+    pub application_credentials: Vec<ListedAccessKey>,
+    /// Paging (project-wide listing).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
 /// `POST /identity/v3/users/{user_id}/application_credentials` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateApplicationCredentialBody {

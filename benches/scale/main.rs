@@ -4,7 +4,8 @@
 //! bound_ms=<b> cpu_ms=<c> peak_rss_mb=<p>`. Parameters: `KCFORM_BENCH_SCALE` (`PxMxK`,
 //! default `100x100x2`), `KCFORM_BENCH_LATENCY_MS` (20), `KCFORM_BENCH_PARALLELISM` (10),
 //! `KCFORM_BENCH_CASES` (comma-separated, default all), `KCFORM_BENCH_RATE` (200 requests/s)
-//! and `KCFORM_BENCH_RATE_SCALE` (`10x20x2`) for `apply-rate-limited`.
+//! and `KCFORM_BENCH_RATE_SCALE` (`10x20x2`) for `apply-rate-limited`, `KCFORM_BENCH_RUNS` (5:
+//! each plan case runs that many times and the run with the median wall time is reported).
 
 mod harness;
 

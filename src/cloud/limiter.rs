@@ -35,6 +35,8 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 struct State {
+    /// The most requests in flight, ever.
+    max: usize,
     /// Current limit (fractional, so that additive increase can be gradual).
     limit: f64,
     /// Requests holding a permit.
@@ -56,7 +58,6 @@ struct State {
 pub struct Limiter {
     state: Arc<Mutex<State>>,
     released: Arc<Notify>,
-    max: usize,
 }
 
 /// Leave to send one request; dropping it frees the slot.
@@ -72,6 +73,7 @@ impl Limiter {
         let max = max.max(1);
         Limiter {
             state: Arc::new(Mutex::new(State {
+                max,
                 limit: max as f64,
                 in_flight: 0,
                 epoch: 0,
@@ -81,7 +83,6 @@ impl Limiter {
                 recent: VecDeque::new(),
             })),
             released: Arc::new(Notify::new()),
-            max,
         }
     }
 
@@ -90,6 +91,17 @@ impl Limiter {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets the most requests in flight (at least 1), starting the limit afresh there: for a
+    /// client made before the configuration that sets its parallelism was read.
+    pub fn set_max(&self, max: usize) {
+        {
+            let mut state = self.lock();
+            state.max = max.max(1);
+            state.limit = state.max as f64;
+        }
+        self.released.notify_waiters();
     }
 
     /// The current limit, rounded down (for tests and diagnostics).
@@ -142,7 +154,7 @@ impl Permit {
     /// limit by `1 / limit`, up to the maximum.
     pub fn succeeded(&self) {
         let mut state = self.limiter.lock();
-        let max = self.limiter.max as f64;
+        let max = state.max as f64;
         state.limit = (state.limit + 1.0 / state.limit.max(MIN_LIMIT)).min(max);
         if let Some(pace) = state.pace.as_mut() {
             *pace += (1.0 / *pace).max(PACE_STEP);
@@ -183,7 +195,10 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         self.limiter.lock().in_flight -= 1;
-        self.limiter.released.notify_waiters();
+        // One slot freed, one waiter woken: waking them all would have each of hundreds of
+        // queued requests poll, find the slot taken and queue again, on every release. A woken
+        // waiter that was dropped meanwhile passes the wake-up on (tokio's `Notify`).
+        self.limiter.released.notify_one();
     }
 }
 

@@ -24,7 +24,7 @@ use crate::secret::Secret;
 use crate::wire;
 
 pub use error::CloudError;
-pub use read::read_live;
+pub use read::{Arrival, read_live, read_live_each};
 pub use retry::RetryPolicy;
 use retry::{Failure, Verdict};
 
@@ -172,6 +172,11 @@ impl Client {
     /// The base URL.
     pub fn endpoint(&self) -> &str {
         &self.base
+    }
+
+    /// Sets the most requests in flight (see [`limiter::Limiter::set_max`]).
+    pub fn set_parallelism(&self, parallelism: usize) {
+        self.limiter.set_max(parallelism);
     }
 
     /// The token body of the current token (issuing one if needed): who the credential is and
@@ -555,11 +560,11 @@ impl Client {
     pub async fn list_project_access_keys(
         &self,
         project_id: &str,
-    ) -> Result<Vec<wire::ApplicationCredential>, CloudError> {
+    ) -> Result<Vec<wire::ListedAccessKey>, CloudError> {
         self.list_all(
             &routes::project_access_keys(project_id),
             &[],
-            |page: wire::ApplicationCredentialList| {
+            |page: wire::ListedAccessKeyPage| {
                 let total = page.application_credentials.len();
                 let pagination = page.pagination.unwrap_or(wire::Pagination {
                     total,

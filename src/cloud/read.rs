@@ -7,11 +7,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use futures_util::TryStreamExt as _;
+
 use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccount};
 use crate::model::Status;
 use crate::wire;
 
 use super::{Client, CloudError};
+
+/// What [`read_live_each`] hands over, in this order: once, the live projects that are not
+/// declared (with their nicknames); then each declared project that exists, as soon as its
+/// objects have been read.
+#[derive(Debug)]
+pub enum Arrival {
+    /// The live projects not named in `declared`: `(name, nickname)`.
+    Undeclared(Vec<(String, String)>),
+    /// One declared project, complete.
+    Project(LiveProject),
+}
 
 /// Reads the live objects of every project named in `declared`. `keepers` maps an access-key
 /// ID to the `rotation` value it was created with, as recorded by earlier applies.
@@ -20,41 +33,68 @@ pub async fn read_live(
     declared: &BTreeSet<String>,
     keepers: &BTreeMap<String, String>,
 ) -> Result<Live, CloudError> {
-    let projects = client.list_projects().await?;
     let mut live = Live::default();
+    read_live_each(client, None, declared, keepers, |arrival| match arrival {
+        Arrival::Undeclared(projects) => live.undeclared_projects = projects,
+        Arrival::Project(project) => {
+            live.projects.insert(project.name.clone(), project);
+        }
+    })
+    .await?;
+    Ok(live)
+}
+
+/// Like [`read_live`], but hands each project to `arrived` as soon as it is read, so the
+/// caller can work on it while the others are still on the wire. `listed` is the project
+/// listing when the caller has read it already.
+pub async fn read_live_each(
+    client: &Client,
+    listed: Option<Vec<wire::Project>>,
+    declared: &BTreeSet<String>,
+    keepers: &BTreeMap<String, String>,
+    mut arrived: impl FnMut(Arrival),
+) -> Result<(), CloudError> {
+    let projects = match listed {
+        Some(projects) => projects,
+        None => client.list_projects().await?,
+    };
+    let mut undeclared = Vec::new();
     let mut wanted = Vec::new();
     for project in projects {
         if declared.contains(&project.name) {
             wanted.push(project);
         } else {
-            live.undeclared_projects
-                .push((project.name, project.nickname));
+            undeclared.push((project.name, project.nickname));
         }
     }
-    let reads = wanted.into_iter().map(|project| async move {
-        let (accounts, keys) = tokio::try_join!(
-            client.list_service_accounts(&project.id),
-            client.list_project_access_keys(&project.id)
-        )?;
-        Ok::<_, CloudError>(assemble(project, accounts, keys, keepers))
-    });
-    for project in futures_util::future::try_join_all(reads).await? {
-        live.projects.insert(project.name.clone(), project);
+    arrived(Arrival::Undeclared(undeclared));
+    let mut reads: futures_util::stream::FuturesUnordered<_> = wanted
+        .into_iter()
+        .map(|project| async move {
+            let (accounts, keys) = tokio::try_join!(
+                client.list_service_accounts(&project.id),
+                client.list_project_access_keys(&project.id)
+            )?;
+            Ok::<_, CloudError>(assemble(project, accounts, keys, keepers))
+        })
+        .collect();
+    while let Some(project) = reads.try_next().await? {
+        arrived(Arrival::Project(project));
     }
-    Ok(live)
+    Ok(())
 }
 
 fn assemble(
     project: wire::Project,
     accounts: Vec<wire::ServiceAccount>,
-    keys: Vec<wire::ApplicationCredential>,
+    keys: Vec<wire::ListedAccessKey>,
     keepers: &BTreeMap<String, String>,
 ) -> LiveProject {
     let mut by_user: BTreeMap<String, (BTreeMap<String, LiveAccessKey>, Vec<LiveAccessKey>)> =
         BTreeMap::new();
     // Newest first, so that when an interrupted replacement left two generations of one key,
     // the newer one stands for the declared key and the older one is an undeclared leftover.
-    let mut keys: Vec<wire::ApplicationCredential> = keys;
+    let mut keys: Vec<wire::ListedAccessKey> = keys;
     keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.name.cmp(&b.name)));
     for key in keys {
         let declared = crate::limits::declared_key_name(&key.name).to_string();

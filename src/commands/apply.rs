@@ -24,22 +24,24 @@ use crate::{keepers, snapshot};
 /// Runs it, holding the configuration's lock from before the live objects are read until the
 /// journal record is written.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let desired = crate::config::load(&args.path)?;
+    // Only the token may come early: the live objects are read under the lock.
+    let (desired, early) = super::load(&args.path, settings, args.parallelism, false).await?;
     let (store, lock) = crate::apply::locking::acquire(&desired, args.lock_timeout).await?;
-    let result = run_locked(desired, args, settings, &store, &lock).await;
+    let result = run_locked(desired, early, args, settings, &store, &lock).await;
     crate::apply::locking::release(&store, lock, result).await
 }
 
 async fn run_locked(
     desired: Desired,
+    early: Option<super::Early>,
     args: &ApplyArgs,
     settings: &GlobalSettings,
     store: &crate::lock::Store,
     lock: &crate::lock::Guard,
 ) -> anyhow::Result<i32> {
     let planned = match &args.plan {
-        Some(file) => from_saved(desired, file, args, settings).await?,
-        None => fresh(desired, args, settings).await?,
+        Some(file) => from_saved(desired, early, file, args, settings).await?,
+        None => fresh(desired, early, args, settings).await?,
     };
     let palette = Palette::new(settings.color_stdout);
     print!("{}", human::render(&planned.plan, &palette));
@@ -118,6 +120,7 @@ async fn run_locked(
 /// A fresh plan, checked against `--expect-checksum`.
 async fn fresh(
     desired: Desired,
+    early: Option<super::Early>,
     args: &ApplyArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<Planned> {
@@ -125,7 +128,7 @@ async fn fresh(
         targets: &args.targets,
         excludes: &args.excludes,
     };
-    let planned = super::make_plan(desired, settings, args.parallelism, &selection).await?;
+    let planned = super::make_plan(desired, early, settings, args.parallelism, &selection).await?;
     if let Some(expected) = &args.expect_checksum
         && &planned.checksum != expected
     {
@@ -146,12 +149,14 @@ async fn fresh(
 /// changed since.
 async fn from_saved(
     desired: Desired,
+    early: Option<super::Early>,
     file: &std::path::Path,
     args: &ApplyArgs,
     settings: &GlobalSettings,
 ) -> anyhow::Result<Planned> {
     let saved = super::show::read_saved(file)?;
-    let connection = super::connect(&desired, settings, args.parallelism).await?;
+    let (connection, _) =
+        super::connection_for(&desired, early, settings, args.parallelism).await?;
     let stale = |message: String| -> anyhow::Error {
         CodedError {
             code: exit::STALE_PLAN,

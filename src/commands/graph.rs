@@ -19,13 +19,8 @@ pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyh
         targets: &[],
         excludes: &[],
     };
-    let planned = super::make_plan(
-        crate::config::load(&args.path)?,
-        settings,
-        None,
-        &everything,
-    )
-    .await?;
+    let (desired, early) = super::load(&args.path, settings, None, true).await?;
+    let planned = super::make_plan(desired, early, settings, None, &everything).await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)

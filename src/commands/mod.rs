@@ -19,11 +19,13 @@ use anyhow::Context as _;
 
 use crate::address::Address;
 use crate::cli::{Cli, Command, Format};
+use crate::cloud::Arrival;
 use crate::connection::Connection;
 use crate::live::Live;
 use crate::model::Desired;
 use crate::permissions::Authority;
 use crate::plan::Plan;
+use crate::plan::incremental::{Finished, Incremental};
 use crate::records::Records;
 use crate::render::{Palette, human, json, markdown, terraform_json};
 use crate::settings::GlobalSettings;
@@ -60,6 +62,12 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    if std::env::var_os("KCFORM_CT").is_some() {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("rt");
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,47 +146,133 @@ pub(crate) async fn read_live(
     Ok((live, authority))
 }
 
+/// A connection made before the configuration was read (see [`load`]).
+pub(crate) struct Early {
+    connection: Connection,
+    /// The project listing, when it was read early too.
+    projects: Option<Vec<crate::wire::Project>>,
+}
+
+/// Loads the configuration at `path`. When the connection does not depend on it (see
+/// [`Connection::before_config`]), the token is issued — and with `read_projects`, the project
+/// listing read — while the files are parsed, instead of after.
+pub(crate) async fn load(
+    path: &std::path::Path,
+    settings: &GlobalSettings,
+    parallelism: Option<usize>,
+    read_projects: bool,
+) -> anyhow::Result<(Desired, Option<Early>)> {
+    let hint = parallelism.unwrap_or(crate::limits::DEFAULT_PARALLELISM);
+    // A connection that cannot be made early is made, and its error reported, after the
+    // configuration: configuration errors come first.
+    let Ok(Some(connection)) = Connection::before_config(settings, hint) else {
+        return Ok((config::load(path)?, None));
+    };
+    let client = std::sync::Arc::clone(&connection.client);
+    let warm_up = async {
+        client
+            .whoami()
+            .await
+            .context("cannot authenticate with the access key")?;
+        if !read_projects {
+            return Ok(None);
+        }
+        let projects = client
+            .list_projects()
+            .await
+            .context("cannot read the live objects")?;
+        anyhow::Ok(Some(projects))
+    };
+    let path = path.to_path_buf();
+    let parse = tokio::task::spawn_blocking(move || config::load(&path));
+    let (desired, projects) = tokio::join!(parse, warm_up);
+    let desired = desired.context("the configuration reader stopped")??;
+    let projects = projects?;
+    connection
+        .client
+        .set_parallelism(parallelism.unwrap_or(desired.provider.parallelism));
+    Ok((
+        desired,
+        Some(Early {
+            connection,
+            projects,
+        }),
+    ))
+}
+
+/// The early connection, or one made now for `desired`; and the project listing if it was
+/// read early.
+pub(crate) async fn connection_for(
+    desired: &Desired,
+    early: Option<Early>,
+    settings: &GlobalSettings,
+    parallelism: Option<usize>,
+) -> anyhow::Result<(Connection, Option<Vec<crate::wire::Project>>)> {
+    match early {
+        Some(early) => Ok((early.connection, early.projects)),
+        None => Ok((connect(desired, settings, parallelism).await?, None)),
+    }
+}
+
 /// Reads the live objects for a configuration and makes the (selected) plan.
 pub(crate) async fn make_plan(
     desired: Desired,
+    early: Option<Early>,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
-    let connection = connect(&desired, settings, parallelism).await?;
+    let (connection, listed) = connection_for(&desired, early, settings, parallelism).await?;
     let records = Records::open(&desired)?;
-    // The records are read while the API is being read: at scale they are not free.
-    let (read, snapshot, pending) = tokio::join!(
-        read_live(&desired, &connection, &records),
+    let client = &connection.client;
+    // kcform's records are read while the token is issued: at scale they are not free.
+    let (token, keepers, snapshot, pending) = tokio::join!(
+        client.whoami(),
+        records.load::<crate::keepers::Keepers>(crate::keepers::RECORD),
         records.load::<crate::plan::drift::Snapshot>(snapshot::RECORD),
         records.load::<crate::pending::PendingKeys>(crate::pending::RECORD),
     );
-    let (mut live, authority) = read?;
-    let snapshot = snapshot?;
+    let token = token.context("cannot authenticate with the access key")?;
+    let authority = Authority::from_token(&token);
+    let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
+    authority.check_readable(&declared)?;
+    let keepers = keepers?.unwrap_or_default();
     let pending = pending?.unwrap_or_default();
     let sink = crate::apply::sink::Sink::configured(&desired);
-    crate::pending::mark_undelivered(&pending, &mut live, &sink);
-    let projects: Vec<String> = desired.projects.keys().cloned().collect();
-    // Diffing and fingerprinting are independent passes over every object: run them on both
-    // cores.
-    let (diffed, (drift, fingerprints)) = std::thread::scope(|scope| {
-        let side = scope.spawn(|| {
-            (
-                crate::plan::drift::detect(&snapshot, &live, &desired),
-                live.fingerprints(),
-            )
-        });
-        let diffed = crate::plan::diff(&desired, &live, settings.now);
-        (
-            diffed,
-            side.join().expect("drift and fingerprints do not panic"),
-        )
+    let mut planner = Incremental::new(desired, snapshot?, settings.now);
+    // Each project is planned on this thread as soon as it is read, while the others are
+    // still on the wire, so little is left to do once the last listing arrives.
+    let (arrive, arrivals) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        for arrival in arrivals {
+            match arrival {
+                Arrival::Undeclared(projects) => planner.undeclared(projects),
+                Arrival::Project(mut project) => {
+                    crate::pending::mark_project_undelivered(&pending, &mut project, &sink);
+                    planner.project(project);
+                }
+            }
+        }
+        planner
     });
-    let mut plan = diffed?;
-    plan.drift = drift;
-    let plan = crate::plan::targeted(plan, selection.targets);
+    let read = crate::cloud::read_live_each(client, listed, &declared, &keepers, |arrival| {
+        // The worker only stops when this sender is dropped, so it is there to receive.
+        let _ = arrive.send(arrival);
+    })
+    .await;
+    drop(arrive);
+    let planner = worker.join().expect("planning a project does not panic");
+    read.context("cannot read the live objects")?;
+    let Finished {
+        desired,
+        live,
+        plan,
+        fingerprints,
+    } = planner.finish();
+    let plan = crate::plan::targeted(plan?, selection.targets);
     let mut plan = crate::plan::excluded(plan, selection.excludes);
     plan.denied = denied(&authority, &plan);
+    let projects: Vec<String> = declared.into_iter().collect();
     let checksum = crate::plan::saved::checksum(&desired.digest, &projects, &fingerprints, &plan);
     Ok(Planned {
         desired,

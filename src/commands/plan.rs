@@ -18,8 +18,8 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
         targets: &args.targets,
         excludes: &args.excludes,
     };
-    let planned =
-        super::make_plan(crate::config::load(&args.path)?, settings, None, &selection).await?;
+    let (desired, early) = super::load(&args.path, settings, None, true).await?;
+    let planned = super::make_plan(desired, early, settings, None, &selection).await?;
     planned.connection.close().await;
     let plan = &planned.plan;
     print!(

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::Notify;
 
@@ -71,7 +71,9 @@ pub(super) struct Opened {
 /// [`EmulatorState::open`] and serve it with [`super::router`].
 #[derive(Clone)]
 pub struct EmulatorState {
-    inner: Arc<Mutex<Inner>>,
+    /// Readers (listings, token checks) share it: at scale they are most requests, and one
+    /// listing's answer takes long enough to build that serializing them would queue the rest.
+    inner: Arc<RwLock<Inner>>,
     faults: super::faults::Faults,
     /// Woken whenever a journal write settles.
     settled: Arc<Notify>,
@@ -132,7 +134,7 @@ impl EmulatorState {
         data.keys.take_undo();
         data.agents.take_undo();
         let state = EmulatorState {
-            inner: Arc::new(Mutex::new(Inner {
+            inner: Arc::new(RwLock::new(Inner {
                 data,
                 durability,
                 _data_lock: data_lock,
@@ -149,11 +151,17 @@ impl EmulatorState {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> RwLockWriteGuard<'_, Inner> {
         // Writes are transactional (see `write`), so a panic while the lock was held cannot
         // have left `data` half-changed; recovering the guard is safe.
         self.inner
-            .lock()
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn shared(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -164,7 +172,7 @@ impl EmulatorState {
 
     /// Runs `f` on the current data.
     pub fn read<T>(&self, f: impl FnOnce(&Data) -> T) -> T {
-        f(&self.lock().data)
+        f(&self.shared().data)
     }
 
     /// The request counters (see `stats`).
@@ -216,7 +224,7 @@ impl EmulatorState {
     /// The sequence number below which every change is settled; a request notes it before it
     /// runs and hands it to [`EmulatorState::commit`].
     pub fn settled_mark(&self) -> u64 {
-        self.lock()
+        self.shared()
             .durability
             .as_ref()
             .map_or(0, Durability::settled)
@@ -227,7 +235,7 @@ impl EmulatorState {
     /// [`EmulatorState::settled_mark`] before the request ran: if a change it may have seen
     /// could not be saved, the answer is 500 (the change has been undone).
     pub async fn commit(&self, from: u64) -> ApiResult<()> {
-        let upto = match &self.lock().durability {
+        let upto = match &self.shared().durability {
             Some(durability) => durability.appended(),
             None => return Ok(()),
         };
@@ -314,7 +322,7 @@ impl EmulatorState {
 
     /// The record of `token` if it is known, unexpired and not revoked.
     pub fn lookup_token(&self, token: &str) -> Option<TokenRecord> {
-        let inner = self.lock();
+        let inner = self.shared();
         let record = inner.tokens.get(&sha256_hex(token))?;
         token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| record.clone())
     }

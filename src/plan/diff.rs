@@ -22,33 +22,76 @@ pub struct PlanRefused {
 
 /// Diffs the desired state against the live state at time `now` (for `max_age`).
 pub fn diff(desired: &Desired, live: &Live, now: OffsetDateTime) -> Result<Plan, PlanRefused> {
+    assemble(desired.projects.values().map(|project| {
+        diff_project(
+            project,
+            live.projects.get(&project.name),
+            &live.undeclared_projects,
+            now,
+        )
+    }))
+}
+
+/// One declared project's share of the plan. Projects are independent, so each is diffed as
+/// soon as its objects have been read, while the others are still being read.
+#[derive(Debug, Default)]
+pub struct ProjectDiff {
+    changes: Vec<Change>,
+    unchanged: Vec<Unchanged>,
+    problems: Vec<String>,
+}
+
+/// Diffs one declared project against its live objects (`None`: it does not exist yet, and
+/// `undeclared` — the live projects not in the configuration, with their nicknames — tells
+/// whether it looks renamed).
+pub fn diff_project(
+    project: &ProjectSpec,
+    live: Option<&LiveProject>,
+    undeclared: &[(String, String)],
+    now: OffsetDateTime,
+) -> ProjectDiff {
     let mut differ = Differ {
         now,
         changes: Vec::new(),
         unchanged: Vec::new(),
         problems: Vec::new(),
     };
-    for project in desired.projects.values() {
-        match live.projects.get(&project.name) {
-            Some(live_project) => differ.existing_project(project, live_project),
-            None => {
-                differ.check_not_renamed(project, live);
-                differ.new_project(project);
-            }
+    match live {
+        Some(live_project) => differ.existing_project(project, live_project),
+        None => {
+            differ.check_not_renamed(project, undeclared);
+            differ.new_project(project);
         }
     }
-    if !differ.problems.is_empty() {
+    // Sorted here, on whichever thread diffs the project, so that the final sort in
+    // `assemble` mostly merges sorted runs.
+    differ.changes.sort_by_key(display_key);
+    differ.unchanged.sort_by(|a, b| a.address.cmp(&b.address));
+    ProjectDiff {
+        changes: differ.changes,
+        unchanged: differ.unchanged,
+        problems: differ.problems,
+    }
+}
+
+/// The plan made of every declared project's diff, or every reason it is refused.
+pub fn assemble(parts: impl IntoIterator<Item = ProjectDiff>) -> Result<Plan, PlanRefused> {
+    let mut all = ProjectDiff::default();
+    for part in parts {
+        all.changes.extend(part.changes);
+        all.unchanged.extend(part.unchanged);
+        all.problems.extend(part.problems);
+    }
+    if !all.problems.is_empty() {
         return Err(PlanRefused {
-            problems: differ.problems,
+            problems: all.problems,
         });
     }
-    let mut changes = differ.changes;
-    changes.sort_by_key(display_key);
-    let mut unchanged = differ.unchanged;
-    unchanged.sort_by(|a, b| a.address.cmp(&b.address));
+    all.changes.sort_by_key(display_key);
+    all.unchanged.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan {
-        changes,
-        unchanged,
+        changes: all.changes,
+        unchanged: all.unchanged,
         drift: Vec::new(),
         denied: Vec::new(),
     })
@@ -169,9 +212,8 @@ impl Differ {
         });
     }
 
-    fn check_not_renamed(&mut self, project: &ProjectSpec, live: &Live) {
-        let lookalike = live
-            .undeclared_projects
+    fn check_not_renamed(&mut self, project: &ProjectSpec, undeclared: &[(String, String)]) {
+        let lookalike = undeclared
             .iter()
             .find(|(_, nickname)| nickname == &project.nickname);
         if let Some((old_name, _)) = lookalike {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::Address;
-use crate::live::{KeyStatus, Live};
-use crate::model::Desired;
+use crate::live::{KeyStatus, Live, LiveProject};
+use crate::model::{Desired, ProjectSpec};
 
 use super::{Attributes, Drift};
 
@@ -54,7 +54,6 @@ pub fn record(attributes: &Attributes, id: Option<String>) -> Recorded {
 /// One live object as drift sees it: borrowed, so checking 30,000 objects allocates little.
 struct Current<'a> {
     key: String,
-    project: &'a str,
     account: Option<&'a str>,
     id: &'a str,
     attributes: Vec<(&'static str, &'a str)>,
@@ -67,12 +66,11 @@ fn key_status(status: KeyStatus) -> &'static str {
     }
 }
 
-fn current_objects(live: &Live) -> Vec<Current<'_>> {
+fn current_objects(project: &LiveProject) -> Vec<Current<'_>> {
     let mut out = Vec::new();
-    for project in live.projects.values() {
+    {
         out.push(Current {
             key: format!("project.{}", project.name),
-            project: &project.name,
             account: None,
             id: &project.id,
             attributes: vec![
@@ -85,7 +83,6 @@ fn current_objects(live: &Live) -> Vec<Current<'_>> {
             for key in account.access_keys.values() {
                 out.push(Current {
                     key: format!("access_key.{name}/{}", key.name),
-                    project: &project.name,
                     account: Some(&account.name),
                     id: &key.id,
                     attributes: vec![
@@ -96,7 +93,6 @@ fn current_objects(live: &Live) -> Vec<Current<'_>> {
             }
             out.push(Current {
                 key: format!("service_account.{name}"),
-                project: &project.name,
                 account: Some(&account.name),
                 id: &account.id,
                 attributes: vec![("status", account.status.as_str())],
@@ -109,23 +105,36 @@ fn current_objects(live: &Live) -> Vec<Current<'_>> {
 /// The drift of `live` against the last applied `snapshot`, one entry per object; accounts
 /// that `desired` ignores (and their keys) are left out, as kcform leaves them alone.
 pub fn detect(snapshot: &Option<Snapshot>, live: &Live, desired: &Desired) -> Vec<Drift> {
+    let mut drift: Vec<Drift> = live
+        .projects
+        .values()
+        .flat_map(|project| detect_project(snapshot, project, desired.projects.get(&project.name)))
+        .collect();
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    drift
+}
+
+/// The drift of one live project (see [`detect`]), in no particular order; `declared` is its
+/// declaration, if any.
+pub fn detect_project(
+    snapshot: &Option<Snapshot>,
+    project: &LiveProject,
+    declared: Option<&ProjectSpec>,
+) -> Vec<Drift> {
     let Some(snapshot) = snapshot else {
         return Vec::new();
     };
-    let current = current_objects(live);
+    let current = current_objects(project);
     let mut seen = std::collections::HashSet::with_capacity(current.len());
     let mut drift = Vec::new();
+    let recorded_project = snapshot
+        .objects
+        .contains_key(&format!("project.{}", project.name));
     for object in &current {
         seen.insert(object.key.as_str());
-        let recorded_project = snapshot
-            .objects
-            .contains_key(&format!("project.{}", object.project));
-        let ignored = object.account.is_some_and(|account| {
-            desired
-                .projects
-                .get(object.project)
-                .is_some_and(|p| p.ignores(account))
-        });
+        let ignored = object
+            .account
+            .is_some_and(|account| declared.is_some_and(|p| p.ignores(account)));
         if !recorded_project || ignored {
             continue;
         }
@@ -139,22 +148,36 @@ pub fn detect(snapshot: &Option<Snapshot>, live: &Live, desired: &Desired) -> Ve
             drift.push(Drift { address, notes });
         }
     }
-    for key in snapshot.objects.keys() {
+    for key in recorded_in(snapshot, &project.name) {
         if seen.contains(key.as_str()) {
             continue;
         }
-        let Ok(address) = key.parse::<Address>() else {
-            continue;
-        };
-        if live.projects.contains_key(address.project_name()) {
+        if let Ok(address) = key.parse::<Address>() {
             drift.push(Drift {
                 address,
                 notes: vec!["deleted outside kcform".to_string()],
             });
         }
     }
-    drift.sort_by(|a, b| a.address.cmp(&b.address));
     drift
+}
+
+/// The recorded addresses in `project`: its own and, by key prefix, its accounts' and keys'.
+fn recorded_in<'s>(snapshot: &'s Snapshot, project: &str) -> impl Iterator<Item = &'s String> {
+    let own = format!("project.{project}");
+    let prefixes = [
+        format!("service_account.{project}/"),
+        format!("access_key.{project}/"),
+    ];
+    let own = snapshot.objects.get_key_value(&own).map(|(key, _)| key);
+    own.into_iter()
+        .chain(prefixes.into_iter().flat_map(move |prefix| {
+            snapshot
+                .objects
+                .range(prefix.clone()..)
+                .map(|(key, _)| key)
+                .take_while(move |key| key.starts_with(&prefix))
+        }))
 }
 
 fn compare(before: &Recorded, now: &Current<'_>) -> Vec<String> {
@@ -181,31 +204,34 @@ fn compare(before: &Recorded, now: &Current<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The snapshot an apply would record for `live` (for tests).
+#[cfg(test)]
+pub(crate) fn snapshot_of(live: &Live) -> Snapshot {
+    Snapshot {
+        objects: live
+            .projects
+            .values()
+            .flat_map(current_objects)
+            .map(|object| {
+                let recorded = Recorded {
+                    id: Some(object.id.to_string()),
+                    attributes: object
+                        .attributes
+                        .iter()
+                        .map(|(name, value)| (name.to_string(), Value::from(*value)))
+                        .collect(),
+                };
+                (object.key, recorded)
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::*;
     use crate::model::Status;
-    use serde_json::json;
-
-    fn snapshot_of(live: &Live) -> Snapshot {
-        Snapshot {
-            objects: current_objects(live)
-                .into_iter()
-                .map(|object| {
-                    let recorded = Recorded {
-                        id: Some(object.id.to_string()),
-                        attributes: object
-                            .attributes
-                            .iter()
-                            .map(|(name, value)| (name.to_string(), json!(value)))
-                            .collect(),
-                    };
-                    (object.key, recorded)
-                })
-                .collect(),
-        }
-    }
 
     #[test]
     fn no_record_means_no_drift() {

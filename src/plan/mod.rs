@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod drift;
+pub mod incremental;
 pub mod safety;
 pub mod saved;
 mod slots;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 
-pub use diff::{PlanRefused, diff};
+pub use diff::{PlanRefused, ProjectDiff, assemble, diff, diff_project};
 pub use target::{excluded, targeted};
 
 /// An object's attributes as shown in a plan (never a secret).

@@ -285,7 +285,7 @@ impl World {
     }
 
     /// The live keys of a project.
-    pub fn keys(&self, project: &str) -> Vec<kcform::wire::ApplicationCredential> {
+    pub fn keys(&self, project: &str) -> Vec<kcform::wire::ListedAccessKey> {
         let id = self.project_id(project);
         self.block_on(self.api.list_project_access_keys(&id))
             .unwrap()

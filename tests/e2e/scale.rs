@@ -14,6 +14,7 @@ fn options(cases: &[&str]) -> Options {
         cases: cases.iter().map(|c| c.to_string()).collect(),
         rate_scale: Scale::parse("1x60x2").unwrap(),
         rate: 60,
+        runs: 1,
         kcform: env!("CARGO_BIN_EXE_kcform").into(),
     }
 }

@@ -1,0 +1,192 @@
+//! Planning project by project as the live objects arrive. Declared projects are independent
+//! of each other, so each one's diff, drift and fingerprints can be worked out as soon as its
+//! listings are read, while the others are still on the wire; the result is exactly what
+//! [`super::diff`], [`super::drift::detect`] and [`Live::fingerprints`] give for the whole live
+//! state at once.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::live::{Live, LiveProject};
+use crate::model::Desired;
+
+use super::diff::{ProjectDiff, assemble, diff_project};
+use super::drift::{Snapshot, detect_project};
+use super::{Drift, Plan, PlanRefused};
+
+/// A plan being put together one live project at a time.
+#[derive(Debug)]
+pub struct Incremental {
+    desired: Desired,
+    snapshot: Option<Snapshot>,
+    now: OffsetDateTime,
+    live: Live,
+    diffs: Vec<ProjectDiff>,
+    drift: Vec<Drift>,
+    fingerprints: BTreeMap<String, String>,
+}
+
+/// What [`Incremental::finish`] gives back.
+#[derive(Debug)]
+pub struct Finished {
+    /// The configuration it planned.
+    pub desired: Desired,
+    /// Every live project it was given.
+    pub live: Live,
+    /// The plan (with its drift), or why it is refused.
+    pub plan: Result<Plan, PlanRefused>,
+    /// Fingerprints of every live object (see [`Live::fingerprints`]).
+    pub fingerprints: BTreeMap<String, String>,
+}
+
+impl Incremental {
+    /// Starts planning `desired` at time `now` against the last applied `snapshot` (for
+    /// drift).
+    pub fn new(desired: Desired, snapshot: Option<Snapshot>, now: OffsetDateTime) -> Incremental {
+        Incremental {
+            desired,
+            snapshot,
+            now,
+            live: Live::default(),
+            diffs: Vec::new(),
+            drift: Vec::new(),
+            fingerprints: BTreeMap::new(),
+        }
+    }
+
+    /// Notes the live projects that are not declared, as `(name, nickname)`.
+    pub fn undeclared(&mut self, projects: Vec<(String, String)>) {
+        self.live.undeclared_projects = projects;
+    }
+
+    /// Plans one live project. A project that is not declared is kept in the live state but
+    /// plans nothing, as with [`super::diff`].
+    pub fn project(&mut self, project: LiveProject) {
+        let declared = self.desired.projects.get(&project.name);
+        if let Some(spec) = declared {
+            self.diffs.push(diff_project(
+                spec,
+                Some(&project),
+                &self.live.undeclared_projects,
+                self.now,
+            ));
+        }
+        self.drift
+            .extend(detect_project(&self.snapshot, &project, declared));
+        project.fingerprints_into(&mut self.fingerprints);
+        self.live.projects.insert(project.name.clone(), project);
+    }
+
+    /// Plans the declared projects that were not read (they do not exist yet) and puts the
+    /// plan together.
+    pub fn finish(mut self) -> Finished {
+        for spec in self.desired.projects.values() {
+            if !self.live.projects.contains_key(&spec.name) {
+                self.diffs.push(diff_project(
+                    spec,
+                    None,
+                    &self.live.undeclared_projects,
+                    self.now,
+                ));
+            }
+        }
+        let mut drift = self.drift;
+        drift.sort_by(|a, b| a.address.cmp(&b.address));
+        let plan = assemble(self.diffs).map(|mut plan| {
+            plan.drift = drift;
+            plan
+        });
+        Finished {
+            desired: self.desired,
+            live: self.live,
+            plan,
+            fingerprints: self.fingerprints,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::model::Status;
+
+    /// Live projects: one in step, one drifted, one undeclared; and a declared project that
+    /// does not exist.
+    fn world() -> (Desired, Live, Snapshot) {
+        let desired = desired(vec![
+            project("p1a", "Same", vec![account("sa", vec![key("k")])]),
+            project(
+                "p2b",
+                "Changed",
+                vec![account("sb", vec![key_described("k", "new")])],
+            ),
+            project("p3c", "New", vec![]),
+        ]);
+        let before = live(vec![
+            live_project(
+                "p1a",
+                "Same",
+                vec![live_account(
+                    "sa",
+                    Status::Active,
+                    vec![live_key("k", "", 1)],
+                )],
+            ),
+            live_project(
+                "p2b",
+                "Old",
+                vec![live_account(
+                    "sb",
+                    Status::Active,
+                    vec![live_key("k", "old", 2)],
+                )],
+            ),
+        ]);
+        let snapshot = crate::plan::drift::snapshot_of(&before);
+        let mut now = before.clone();
+        now.projects.get_mut("p2b").unwrap().description = "edited".into();
+        now.projects.insert(
+            "zz9".into(),
+            live_project(
+                "zz9",
+                "Other",
+                vec![live_account("x", Status::Active, vec![])],
+            ),
+        );
+        now.undeclared_projects = vec![("old1".into(), "Elsewhere".into())];
+        (desired, now, snapshot)
+    }
+
+    #[test]
+    fn project_by_project_in_any_order_is_the_whole_plan() {
+        let (desired, live, snapshot) = world();
+        let mut whole = crate::plan::diff(&desired, &live, NOW).unwrap();
+        whole.drift = crate::plan::drift::detect(&Some(snapshot.clone()), &live, &desired);
+        assert!(!whole.changes.is_empty() && !whole.drift.is_empty());
+
+        let mut incremental = Incremental::new(desired, Some(snapshot), NOW);
+        incremental.undeclared(live.undeclared_projects.clone());
+        for name in ["zz9", "p2b", "p1a"] {
+            incremental.project(live.projects[name].clone());
+        }
+        let finished = incremental.finish();
+        assert_eq!(finished.plan.unwrap(), whole);
+        assert_eq!(finished.fingerprints, live.fingerprints());
+        assert_eq!(finished.live, live);
+    }
+
+    #[test]
+    fn refusals_are_the_whole_plans_too() {
+        let (desired, mut live, _) = world();
+        live.undeclared_projects = vec![("old1".into(), "New".into())];
+        let whole = crate::plan::diff(&desired, &live, NOW).unwrap_err();
+        let mut incremental = Incremental::new(desired, None, NOW);
+        incremental.undeclared(live.undeclared_projects.clone());
+        for project in live.projects.values() {
+            incremental.project(project.clone());
+        }
+        assert_eq!(incremental.finish().plan.unwrap_err(), whole);
+    }
+}
