@@ -3,7 +3,9 @@
 //! the SPEC §1 permission matrix as `require_*` checks that answer 403 naming the missing
 //! permission.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -242,50 +244,79 @@ impl FromRequestParts<EmulatorState> for Caller {
             })?
             .to_str()
             .map_err(|_| ApiError::unauthorized("the X-Auth-Token header is not valid text"))?;
-        let record = state
-            .lookup_token(token)
-            .ok_or_else(|| ApiError::unauthorized("the token is invalid, expired or revoked"))?;
+        // One lock, and no copy of the token's body: every API request runs this.
         state
-            .read(|data| Caller::resolve(data, &record))
+            .with_token(token, Caller::resolve)
+            .ok_or_else(|| ApiError::unauthorized("the token is invalid, expired or revoked"))?
             .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
     }
 }
 
-/// A role as `{"id", "name"}`; the ID is derived from the name so it is stable across runs.
+/// Every role name the emulator grants, with its ID, hashed once: key lists show the owner's
+/// roles on every key.
+static ROLE_IDS: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
+    let names = [OrgRole::Admin, OrgRole::Reader]
+        .map(OrgRole::as_str)
+        .into_iter()
+        .chain(
+            [ProjectRole::Admin, ProjectRole::Member, ProjectRole::Reader].map(ProjectRole::as_str),
+        );
+    names.map(|name| (name, hash_role_id(name))).collect()
+});
+
+/// The ID of role `name`, derived from the name so it is stable across runs.
+pub fn role_id(name: &str) -> Cow<'static, str> {
+    match ROLE_IDS.iter().find(|(known, _)| *known == name) {
+        Some((_, id)) => Cow::Borrowed(id.as_str()),
+        None => Cow::Owned(hash_role_id(name)),
+    }
+}
+
+fn hash_role_id(name: &str) -> String {
+    state::sha256_hex(&format!("kcform-emulator-role:{name}"))[..32].to_string()
+}
+
+/// A role as `{"id", "name"}` (see [`role_id`]).
 pub fn role_ref(name: &str) -> NamedRef {
     NamedRef {
-        id: state::sha256_hex(&format!("kcform-emulator-role:{name}"))[..32].to_string(),
+        id: role_id(name).into_owned(),
         name: name.to_string(),
     }
 }
 
-/// The roles a key carries, as Keystone lists them on the key and in tokens.
-pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, String>) {
+/// The names of the roles a user's keys carry, in the order Keystone lists them (by name).
+pub fn role_names(user: &User) -> Vec<&'static str> {
     match &user.kind {
         UserKind::Person {
             org_role,
             project_roles,
         } => {
-            let mut names: BTreeSet<&str> = project_roles.values().map(|r| r.as_str()).collect();
+            let mut names: BTreeSet<&'static str> =
+                project_roles.values().map(|r| r.as_str()).collect();
             if let Some(org) = org_role {
                 names.insert(org.as_str());
             }
-            let by_project = project_roles
-                .iter()
-                .map(|(p, r)| (p.clone(), r.as_str().to_string()))
-                .collect();
-            (names.into_iter().map(role_ref).collect(), by_project)
+            names.into_iter().collect()
         }
-        UserKind::ServiceAccount { project_id, .. } => {
-            let member = ProjectRole::Member.as_str();
-            let by_project = data
-                .projects
-                .get(project_id)
-                .map(|p| BTreeMap::from([(p.name.clone(), member.to_string())]))
-                .unwrap_or_default();
-            (vec![role_ref(member)], by_project)
-        }
+        UserKind::ServiceAccount { .. } => vec![ProjectRole::Member.as_str()],
     }
+}
+
+/// The roles a key carries, as Keystone lists them on the key and in tokens.
+pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, String>) {
+    let roles = role_names(user).into_iter().map(role_ref).collect();
+    let by_project = match &user.kind {
+        UserKind::Person { project_roles, .. } => project_roles
+            .iter()
+            .map(|(p, r)| (p.clone(), r.as_str().to_string()))
+            .collect(),
+        UserKind::ServiceAccount { project_id, .. } => data
+            .projects
+            .get(project_id)
+            .map(|p| BTreeMap::from([(p.name.clone(), ProjectRole::Member.as_str().to_string())]))
+            .unwrap_or_default(),
+    };
+    (roles, by_project)
 }
 
 /// Checks an application-credential identity and issues a token. Answers 401 for a wrong ID,
@@ -408,4 +439,35 @@ pub fn catalog(base_url: &str) -> Vec<CatalogEntry> {
             url: format!("{base_url}/identity/v3"),
         }],
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_ids_are_the_hash_of_the_name_known_or_not() {
+        let names = [
+            "org-admin",
+            "org-reader",
+            "project-admin",
+            "project-member",
+            "project-reader",
+            "someday-role",
+        ];
+        for name in names {
+            let hashed =
+                state::sha256_hex(&format!("kcform-emulator-role:{name}"))[..32].to_string();
+            assert_eq!(role_id(name), hashed, "{name}");
+            assert_eq!(
+                role_ref(name),
+                NamedRef {
+                    id: hashed,
+                    name: name.to_string()
+                }
+            );
+        }
+        assert_eq!(ROLE_IDS.len(), 5);
+        assert!(matches!(role_id("org-admin"), Cow::Borrowed(_)));
+    }
 }

@@ -151,35 +151,27 @@ impl ListQuery {
     pub fn matches(&self, name: &str) -> bool {
         self.name.as_deref().is_none_or(|n| n == name)
     }
-}
 
-/// Cuts the page `query` asks for out of `items` (already filtered and in their stable order).
-pub fn page<T>(items: Vec<T>, query: &ListQuery) -> (Vec<T>, Pagination) {
-    let total = items.len();
-    let items = items
-        .into_iter()
-        .skip(query.offset)
-        .take(query.limit)
-        .collect();
-    (
-        items,
+    /// The `pagination` of this query's page out of `total` matching objects.
+    pub fn pagination(&self, total: usize) -> Pagination {
         Pagination {
             total,
-            offset: query.offset,
-            limit: query.limit,
-        },
-    )
+            offset: self.offset,
+            limit: self.limit,
+        }
+    }
 }
 
-/// The answer for a page already cut out of `total` matching objects (by an index, see
-/// `table`), so that listing does not touch the objects outside the page.
-pub fn paged<T>(items: Vec<T>, total: usize, query: &ListQuery) -> (Vec<T>, Pagination) {
-    (
-        items,
-        Pagination {
-            total,
-            offset: query.offset,
-            limit: query.limit,
-        },
-    )
+/// Cuts the page `query` asks for out of `items` (already filtered and in their stable order),
+/// counting them all for `pagination.total`.
+pub fn page<T>(items: impl IntoIterator<Item = T>, query: &ListQuery) -> (Vec<T>, Pagination) {
+    let mut total = 0;
+    let mut page = Vec::new();
+    for item in items {
+        if total >= query.offset && page.len() < query.limit {
+            page.push(item);
+        }
+        total += 1;
+    }
+    (page, query.pagination(total))
 }

@@ -322,9 +322,19 @@ impl EmulatorState {
 
     /// The record of `token` if it is known, unexpired and not revoked.
     pub fn lookup_token(&self, token: &str) -> Option<TokenRecord> {
+        self.with_token(token, |_, record| record.clone())
+    }
+
+    /// Runs `f` on the record of `token` and the current data, under one lock, if the token
+    /// is known, unexpired and not revoked.
+    pub fn with_token<T>(
+        &self,
+        token: &str,
+        f: impl FnOnce(&Data, &TokenRecord) -> T,
+    ) -> Option<T> {
         let inner = self.shared();
         let record = inner.tokens.get(&sha256_hex(token))?;
-        token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| record.clone())
+        token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| f(&inner.data, record))
     }
 }
 

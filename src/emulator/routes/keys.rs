@@ -8,22 +8,19 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::json;
 
+use super::views::{self, JsonBody};
 use super::{BaseUrl, authorized_project, find_project, key_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
-use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery, paged};
+use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery};
 use crate::emulator::state::{self, EmulatorState};
 use crate::emulator::store::{AccountStatus, Data, Project, User, UserKind};
 use crate::limits::{
     ACCESS_KEY_DESCRIPTION_MAX, MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT, NameKind, check_length,
     check_name,
 };
-use crate::wire::{
-    ApplicationCredential, ApplicationCredentialBody, ApplicationCredentialList,
-    CreateApplicationCredentialBody,
-};
+use crate::wire::{ApplicationCredentialBody, CreateApplicationCredentialBody};
 
 /// The owner of a key route: the user, and its project when it is a service account.
 fn owner<'d>(data: &'d Data, user_id: &str) -> ApiResult<(&'d User, Option<&'d Project>)> {
@@ -81,25 +78,13 @@ pub async fn list_user(
     BaseUrl(base): BaseUrl,
     ApiPath(user_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<HashMap<String, String>>,
-) -> ApiResult<Json<ApplicationCredentialList>> {
-    let name = params.get("name");
-    let keys: Vec<ApplicationCredential> = state.read(|data| {
+) -> ApiResult<JsonBody> {
+    let name = params.get("name").map(String::as_str);
+    state.read(|data| {
         let (user, project) = owner(data, &user_id)?;
         require_view(&caller, user, project)?;
-        Ok::<_, ApiError>(
-            data.keys
-                .in_group(&user_id)
-                .filter(|k| name.is_none_or(|n| *n == k.name))
-                .map(|k| key_view(data, k, &base))
-                .collect(),
-        )
-    })?;
-    let self_url = format!("{base}/identity/v3/users/{user_id}/application_credentials");
-    Ok(Json(ApplicationCredentialList {
-        application_credentials: keys,
-        links: Some(json!({"self": self_url, "previous": null, "next": null})),
-        pagination: None,
-    }))
+        views::user_keys(data, user, name, &base)
+    })
 }
 
 /// `POST /identity/v3/users/{user_id}/application_credentials`: 201 with the secret, the only
@@ -244,33 +229,11 @@ pub async fn list_project(
     BaseUrl(base): BaseUrl,
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
-) -> ApiResult<Json<ApplicationCredentialList>> {
-    let (keys, total) = state.read(|data| {
+) -> ApiResult<JsonBody> {
+    state.read(|data| {
         authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the access keys of project `{name}`")
         })?;
-        // The project's accounts (from the index), by user ID, each with its keys by name:
-        // O(project size + log n), never a scan of every key.
-        let mut owners: Vec<&str> = data.users.group(&project_id).collect();
-        owners.sort_unstable();
-        let matching = owners
-            .into_iter()
-            .flat_map(|owner| data.keys.in_group(owner))
-            .filter(|k| query.matches(&k.name));
-        let mut total = 0;
-        let mut keys = Vec::new();
-        for (i, key) in matching.enumerate() {
-            total += 1;
-            if i >= query.offset && keys.len() < query.limit {
-                keys.push(key_view(data, key, &base));
-            }
-        }
-        Ok::<_, ApiError>((keys, total))
-    })?;
-    let (application_credentials, pagination) = paged(keys, total, &query);
-    Ok(Json(ApplicationCredentialList {
-        application_credentials,
-        links: None,
-        pagination: Some(pagination),
-    }))
+        views::project_keys(data, &project_id, &query, &base)
+    })
 }

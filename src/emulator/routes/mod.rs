@@ -1,6 +1,7 @@
 //! The HTTP surface: every route of `docs/api.md` in one table ([`router`]), the fallbacks
 //! that keep unknown routes (404) and wrong methods (405) in Keystone's error format, the
-//! unauthenticated Keystone version documents, and the store → wire conversions.
+//! unauthenticated Keystone version documents, and the store → wire conversions of single
+//! objects (lists are written from borrowed views, see `views`).
 //!
 //! Route patterns are the constants in [`paths`]; the fault-injection layer (`faults`) wraps
 //! the whole router (latency, forced statuses, dropped connections, lost responses, rate
@@ -11,6 +12,7 @@ mod keys;
 mod projects;
 mod service_accounts;
 mod tokens;
+mod views;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -233,15 +235,18 @@ fn service_account_view(u: &User) -> Option<wire::ServiceAccount> {
 
 /// `{name}-{project-id}@kc.serviceaccount.com`.
 fn service_account_email(name: &str, project_id: &str) -> String {
-    format!("{name}-{project_id}@kc.serviceaccount.com")
+    views::ServiceAccountEmail { name, project_id }.to_string()
 }
 
 /// The API form of an access key (never with its secret).
 fn key_view(data: &Data, k: &Key, base: &str) -> wire::ApplicationCredential {
     let owner = data.users.get(&k.user_id);
-    let (roles, _) = owner
-        .map(|u| super::auth::user_roles(data, u))
-        .unwrap_or_default();
+    let roles = owner.map_or_else(Vec::new, |u| {
+        super::auth::role_names(u)
+            .into_iter()
+            .map(super::auth::role_ref)
+            .collect()
+    });
     let project_id = owner.and_then(|u| match &u.kind {
         UserKind::ServiceAccount { project_id, .. } => Some(project_id.clone()),
         UserKind::Person { .. } => None,
@@ -257,7 +262,7 @@ fn key_view(data: &Data, k: &Key, base: &str) -> wire::ApplicationCredential {
         unrestricted: false,
         access_rules: Vec::new(),
         links: json!({
-            "self": format!("{base}/identity/v3/users/{}/application_credentials/{}", k.user_id, k.id)
+            "self": views::KeyUrl { base, user_id: &k.user_id, key_id: &k.id }.to_string()
         }),
         status: k.status.as_str().to_string(),
         created_at: k.created_at.clone(),

@@ -6,35 +6,28 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use super::views::{self, JsonBody};
 use super::{authorized_project, find_project, project_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
-use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
+use crate::emulator::extract::{ApiJson, ApiPath, ListQuery};
 use crate::emulator::state::{self, EmulatorState};
 use crate::emulator::store::{PROJECTS, Project};
 use crate::limits::{
     NameKind, PROJECT_DESCRIPTION_MAX, PROJECT_NICKNAME_MAX, check_length, check_name,
 };
-use crate::wire::{CreateProjectBody, ProjectBody, ProjectList, UpdateProjectBody};
+use crate::wire::{CreateProjectBody, ProjectBody, UpdateProjectBody};
 
 /// `GET /identity/v3/projects`: the projects the caller may view, by name.
 pub async fn list(
     State(state): State<EmulatorState>,
     caller: Caller,
     query: ListQuery,
-) -> Json<ProjectList> {
-    let mut projects: Vec<_> = state.read(|data| {
-        data.projects
-            .values()
-            .filter(|p| caller.has(Permission::ViewProject, Some(p)) && query.matches(&p.name))
-            .map(project_view)
-            .collect()
-    });
-    projects.sort_by(|a, b| a.name.cmp(&b.name));
-    let (projects, pagination) = page(projects, &query);
-    Json(ProjectList {
-        projects,
-        pagination,
+) -> ApiResult<JsonBody> {
+    state.read(|data| {
+        views::projects(data, &query, |p| {
+            caller.has(Permission::ViewProject, Some(p))
+        })
     })
 }
 

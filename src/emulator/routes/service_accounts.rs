@@ -5,16 +5,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use super::views::{self, JsonBody};
 use super::{agent_view, authorized_project, find_service_account, service_account_view};
 use crate::emulator::auth::{Caller, Permission};
 use crate::emulator::error::{ApiError, ApiResult};
-use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page, paged};
+use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
 use crate::emulator::state::{self, EmulatorState};
 use crate::emulator::store::{AccountStatus, KeyStatus, User, UserKind};
 use crate::limits::{MAX_SERVICE_ACCOUNTS_PER_PROJECT, NameKind, check_name};
 use crate::wire::{
-    CreateServiceAccountBody, ServiceAccountBody, ServiceAccountList, ServiceAgent,
-    ServiceAgentBody, ServiceAgentList, UpdateServiceAccountBody,
+    CreateServiceAccountBody, ServiceAccountBody, ServiceAgent, ServiceAgentBody, ServiceAgentList,
+    UpdateServiceAccountBody,
 };
 
 /// `GET …/projects/{project_id}/service_accounts`, ordered by name.
@@ -23,42 +24,13 @@ pub async fn list(
     caller: Caller,
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
-) -> ApiResult<Json<ServiceAccountList>> {
-    let (accounts, total) = state.read(|data| {
+) -> ApiResult<JsonBody> {
+    state.read(|data| {
         authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the service accounts of project `{name}`")
         })?;
-        // The project's accounts come out of the index in name order: a page costs
-        // O(offset + page + log n), not a scan of every user.
-        let (ids, total) = match &query.name {
-            Some(name) => {
-                let ids: Vec<&str> = data
-                    .users
-                    .named(&project_id, name)
-                    .map(|u| u.id.as_str())
-                    .collect();
-                let total = ids.len();
-                (ids, total)
-            }
-            None => (
-                data.users.group(&project_id).collect(),
-                data.users.group_len(&project_id),
-            ),
-        };
-        let accounts: Vec<_> = ids
-            .into_iter()
-            .skip(query.offset)
-            .take(query.limit)
-            .filter_map(|id| data.users.get(id))
-            .filter_map(service_account_view)
-            .collect();
-        Ok::<_, ApiError>((accounts, total))
-    })?;
-    let (service_accounts, pagination) = paged(accounts, total, &query);
-    Ok(Json(ServiceAccountList {
-        service_accounts,
-        pagination,
-    }))
+        views::service_accounts(data, &project_id, &query)
+    })
 }
 
 /// `POST …/projects/{project_id}/service_accounts`.
