@@ -3,11 +3,10 @@
 //! project-wide key listing, all concurrently.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-use futures_util::TryStreamExt as _;
 
 use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccount};
 use crate::model::Status;
@@ -29,9 +28,9 @@ pub enum Arrival {
 /// Reads the live objects of every project named in `declared`. `keepers` maps an access-key
 /// ID to the `rotation` value it was created with, as recorded by earlier applies.
 pub async fn read_live(
-    client: &Client,
+    client: &Arc<Client>,
     declared: &BTreeSet<String>,
-    keepers: &BTreeMap<String, String>,
+    keepers: Arc<BTreeMap<String, String>>,
 ) -> Result<Live, CloudError> {
     let mut live = Live::default();
     read_live_each(client, None, declared, keepers, |arrival| match arrival {
@@ -48,10 +47,10 @@ pub async fn read_live(
 /// caller can work on it while the others are still on the wire. `listed` is the project
 /// listing when the caller has read it already.
 pub async fn read_live_each(
-    client: &Client,
+    client: &Arc<Client>,
     listed: Option<Vec<wire::Project>>,
     declared: &BTreeSet<String>,
-    keepers: &BTreeMap<String, String>,
+    keepers: Arc<BTreeMap<String, String>>,
     mut arrived: impl FnMut(Arrival),
 ) -> Result<(), CloudError> {
     let projects = match listed {
@@ -68,17 +67,23 @@ pub async fn read_live_each(
         }
     }
     arrived(Arrival::Undeclared(undeclared));
-    let mut reads: futures_util::stream::FuturesUnordered<_> = wanted
-        .into_iter()
-        .map(|project| async move {
+    // One task per project, so that answers are decoded and assembled on every worker thread
+    // as they come in, rather than one after the other on the thread awaiting this function
+    // (which would hold up the next requests). Dropping the set, on an error, stops the rest.
+    let mut reads = tokio::task::JoinSet::new();
+    for project in wanted {
+        let client = Arc::clone(client);
+        let keepers = Arc::clone(&keepers);
+        reads.spawn(async move {
             let (accounts, keys) = tokio::try_join!(
                 client.list_service_accounts(&project.id),
                 client.list_project_access_keys(&project.id)
             )?;
-            Ok::<_, CloudError>(assemble(project, accounts, keys, keepers))
-        })
-        .collect();
-    while let Some(project) = reads.try_next().await? {
+            Ok::<_, CloudError>(assemble(project, accounts, keys, &keepers))
+        });
+    }
+    while let Some(read) = reads.join_next().await {
+        let project = read.expect("reading a project does not panic")?;
         arrived(Arrival::Project(project));
     }
     Ok(())

@@ -8,7 +8,7 @@
 //! output starts with a `[provider]` table so it is a complete configuration on its own. With a
 //! configuration in PATH, the output holds only the projects, to be added next to it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -138,7 +138,7 @@ async fn read(
         .context("cannot authenticate with the access key")?;
     let authority = Authority::from_token(&token);
     authority.check_readable(requested)?;
-    let live = crate::cloud::read_live(client, requested, &BTreeMap::new())
+    let live = crate::cloud::read_live(client, requested, Default::default())
         .await
         .context("cannot read the live objects")?;
     let missing: Vec<&String> = requested

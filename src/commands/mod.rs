@@ -140,7 +140,7 @@ pub(crate) async fn read_live(
         .context("cannot authenticate with the access key")?;
     let authority = Authority::from_token(&token);
     authority.check_readable(&declared)?;
-    let live = crate::cloud::read_live(&connection.client, &declared, &keepers)
+    let live = crate::cloud::read_live(&connection.client, &declared, keepers.into())
         .await
         .context("cannot read the live objects")?;
     Ok((live, authority))
@@ -255,7 +255,7 @@ pub(crate) async fn make_plan(
         }
         planner
     });
-    let read = crate::cloud::read_live_each(client, listed, &declared, &keepers, |arrival| {
+    let read = crate::cloud::read_live_each(client, listed, &declared, keepers.into(), |arrival| {
         // The worker only stops when this sender is dropped, so it is there to receive.
         let _ = arrive.send(arrival);
     })
