@@ -14,7 +14,10 @@
 //! with request starts spread evenly at that rate, which keeps the client under the server's
 //! limit without further refusals; each success then raises the pace a little (by one request
 //! per second per second, or 5% per second when that is more), so it creeps back up and finds
-//! the limit again if it rises.
+//! the limit again if it rises. The rate at which the server refused is remembered as its
+//! ceiling: within 5% of it the pace creeps up only by 0.2% per second, because every refusal
+//! costs a whole `Retry-After` pause; so a steady limit is met at about 95% or more of its rate,
+//! and a risen one is still found, slowly.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,6 +33,10 @@ const PACE_SHARE: f64 = 0.9;
 /// Least a success raises the pace by (requests per second): at a pace `p` the pace grows by
 /// at least `p · PACE_STEP` per second, 5%, and by one request per second when that is more.
 const PACE_STEP: f64 = 0.05;
+/// Share of the ceiling (the rate of the last refusal) above which the pace only creeps.
+const CEILING_SHARE: f64 = 0.95;
+/// How much a success raises the pace near the ceiling: 0.2% per second.
+const CREEP_STEP: f64 = 0.002;
 /// Window over which successes are counted to estimate the server's rate.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 
@@ -47,6 +54,8 @@ struct State {
     resume_at: Option<Instant>,
     /// Requests per second, once a 429 has been seen.
     pace: Option<f64>,
+    /// Successes per second counted when the server last refused one.
+    ceiling: Option<f64>,
     /// When the next request may start under `pace`.
     next_start: Option<Instant>,
     /// When recent requests succeeded (the last [`RATE_WINDOW`]).
@@ -79,6 +88,7 @@ impl Limiter {
                 epoch: 0,
                 resume_at: None,
                 pace: None,
+                ceiling: None,
                 next_start: None,
                 recent: VecDeque::new(),
             })),
@@ -130,7 +140,14 @@ impl Limiter {
                         if (state.in_flight as f64) < state.limit.floor().max(MIN_LIMIT) {
                             state.in_flight += 1;
                             if let Some(pace) = state.pace {
-                                state.next_start = Some(now + Duration::from_secs_f64(1.0 / pace));
+                                let interval = Duration::from_secs_f64(1.0 / pace);
+                                // Counted from when this start was due, not from now: timers
+                                // wake a millisecond or so late, which at a few milliseconds
+                                // apart would slow the pace by a fifth. An idle spell earns
+                                // no burst beyond one interval.
+                                let earliest = now.checked_sub(interval).unwrap_or(now);
+                                let due = state.next_start.map_or(now, |due| due.max(earliest));
+                                state.next_start = Some(due + interval);
                             }
                             return Permit {
                                 limiter: self.clone(),
@@ -156,8 +173,14 @@ impl Permit {
         let mut state = self.limiter.lock();
         let max = state.max as f64;
         state.limit = (state.limit + 1.0 / state.limit.max(MIN_LIMIT)).min(max);
+        let ceiling = state.ceiling;
         if let Some(pace) = state.pace.as_mut() {
-            *pace += (1.0 / *pace).max(PACE_STEP);
+            let near_ceiling = ceiling.is_some_and(|c| *pace >= c * CEILING_SHARE);
+            *pace += if near_ceiling {
+                CREEP_STEP
+            } else {
+                (1.0 / *pace).max(PACE_STEP)
+            };
         }
         let now = Instant::now();
         state.recent.push_back(now);
@@ -184,6 +207,7 @@ impl Permit {
                 .filter(|t| now.duration_since(**t) <= RATE_WINDOW)
                 .count() as f64;
             state.pace = Some((observed * PACE_SHARE).max(MIN_LIMIT));
+            state.ceiling = Some(observed.max(MIN_LIMIT));
         }
         if let Some(wait) = retry_after {
             let at = Instant::now() + wait;
@@ -239,6 +263,29 @@ mod tests {
             next.succeeded();
         }
         assert_eq!(limiter.limit(), 8, "grows back, never above the maximum");
+    }
+
+    #[tokio::test]
+    async fn after_a_429_the_pace_stays_just_under_the_rate_that_was_refused() {
+        let limiter = Limiter::new(8);
+        let permit = limiter.acquire().await;
+        for _ in 0..100 {
+            permit.succeeded();
+        }
+        permit.throttled(None);
+        let pace = |l: &Limiter| l.lock().pace.expect("paced after a 429");
+        assert!((pace(&limiter) - 90.0).abs() < 1e-9, "90% of the 100 seen");
+        // Ten seconds' worth of successes at about that pace: it climbs fast to 95 of the
+        // 100, then only creeps.
+        for _ in 0..950 {
+            permit.succeeded();
+        }
+        let after = pace(&limiter);
+        assert!(after >= 95.0, "climbed back near the ceiling: {after}");
+        assert!(
+            after < 97.5,
+            "but stays under the rate that was refused: {after}"
+        );
     }
 
     #[tokio::test]
