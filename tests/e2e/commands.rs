@@ -130,3 +130,41 @@ fn the_standalone_emulator_serves_kcform_and_keeps_its_state() {
         assert_eq!(mode, 0o600);
     }
 }
+
+#[test]
+fn configuration_errors_come_first_when_authentication_starts_early() {
+    // KCFORM_ENDPOINT names the endpoint, so plan and apply authenticate while the files are
+    // parsed. A configuration error is still what is reported, and nothing is changed.
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"A\"\nbogus = 1\n",
+    );
+    for command in [&["plan", "."][..], &["apply", "--auto-approve", "."]] {
+        let run = world
+            .kcform_as(command, "not-a-key", "not-a-secret")
+            .expect_code(1);
+        assert!(run.stderr.contains("main.toml:3:1"), "{}", run.stderr);
+        assert!(!run.stderr.contains("authenticate"), "{}", run.stderr);
+    }
+    let projects = world.block_on(world.api.list_projects()).unwrap();
+    assert!(
+        projects.iter().all(|p| p.name != "analytics"),
+        "nothing was created"
+    );
+    // With the configuration fixed, the refused credential is what is reported.
+    world.write("main.toml", "[project.analytics]\nnickname = \"A\"\n");
+    let run = world
+        .kcform_as(&["plan", "."], "not-a-key", "not-a-secret")
+        .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("cannot authenticate with the access key"),
+        "{}",
+        run.stderr
+    );
+    world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(0);
+    world.assert_converged();
+}
