@@ -184,9 +184,20 @@ pub(crate) async fn load(
         anyhow::Ok(Some(projects))
     };
     let path = path.to_path_buf();
-    let parse = tokio::task::spawn_blocking(move || config::load(&path));
-    let (desired, projects) = tokio::join!(parse, warm_up);
-    let desired = desired.context("the configuration reader stopped")??;
+    let mut parse = tokio::task::spawn_blocking(move || config::load(&path));
+    let mut warm_up = std::pin::pin!(warm_up);
+    // A configuration error is reported as soon as it is known, not after an endpoint that
+    // does not answer has timed out; and before any error of the warm-up.
+    let (desired, projects) = tokio::select! {
+        parsed = &mut parse => {
+            let desired = parsed.context("the configuration reader stopped")??;
+            (desired, warm_up.await)
+        }
+        warmed = &mut warm_up => {
+            let desired = parse.await.context("the configuration reader stopped")??;
+            (desired, warmed)
+        }
+    };
     let projects = projects?;
     connection
         .client

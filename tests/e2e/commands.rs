@@ -168,3 +168,38 @@ fn configuration_errors_come_first_when_authentication_starts_early() {
         .expect_code(0);
     world.assert_converged();
 }
+
+#[test]
+fn a_configuration_error_does_not_wait_for_an_endpoint_that_never_answers() {
+    // Connections to it are accepted (by the kernel) and never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"A\"\nbogus = 1\n",
+    );
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_kcform"))
+        .args(["plan", "."])
+        .current_dir(world.dir.path())
+        .env("KCFORM_ENDPOINT", &endpoint)
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "not-a-key")
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", "not-a-secret")
+        .env("KCFORM_HTTP_TIMEOUT", "20s")
+        .env("KCFORM_HTTP_ATTEMPTS", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("main.toml:3:1"), "{stderr}");
+    // Waiting for the answer would take the 20 s timeout; the configuration error takes
+    // milliseconds.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "waited {:?} for the endpoint",
+        started.elapsed()
+    );
+    drop(silent);
+}
