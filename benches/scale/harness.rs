@@ -634,12 +634,12 @@ pub fn run(
         progress(&format!("seeded in {} ms", started.elapsed().as_millis()));
         let min = scale.plan_min_requests();
         let bound = bound_ms(min, options.latency_ms, options.parallelism);
-        if wants("plan") {
-            progress("plan (no changes)");
-            let result = median_of(options.runs, || {
+        // Each plan case: the median of `runs` plans, every one checked for `expected`.
+        let plan_case = |name: &str, expected: &str| {
+            median_of(options.runs, || {
                 let result = bench.measure(
                     options,
-                    "plan",
+                    name,
                     config.path(),
                     &["plan", "."],
                     latency_rule(options.latency_ms),
@@ -648,55 +648,30 @@ pub fn run(
                     bound,
                 )?;
                 expect_success(&result)?;
-                if !result.stdout.contains("No changes.") {
+                if !result.stdout.contains(expected) {
+                    let lines: Vec<&str> = result.stdout.lines().collect();
                     return Err(BenchError(format!(
-                        "case plan: expected no changes, got:\n{}",
-                        result
-                            .stdout
-                            .lines()
-                            .take(20)
-                            .collect::<Vec<_>>()
-                            .join("\n")
+                        "case {name}: expected `{expected}`, got (last lines):\n{}",
+                        lines[lines.len().saturating_sub(20)..].join("\n")
                     )));
                 }
                 Ok(result)
-            })?;
-            results.push(result);
+            })
+        };
+        if wants("plan") {
+            progress("plan (no changes)");
+            results.push(plan_case("plan", "No changes.")?);
         }
         if wants("plan-drift") {
             progress("drifting 10% of the keys");
             let drifted = bench.drift(scale)?;
             progress("plan (10% drift)");
-            let summary = format!(
-                "Plan: {drifted} to add, 0 to change, 0 to deactivate, {drifted} to destroy."
-            );
-            let result = median_of(options.runs, || {
-                let result = bench.measure(
-                    options,
-                    "plan-drift",
-                    config.path(),
-                    &["plan", "."],
-                    latency_rule(options.latency_ms),
-                    scale.objects(),
-                    min,
-                    bound,
-                )?;
-                expect_success(&result)?;
-                if !result.stdout.contains(&summary) {
-                    return Err(BenchError(format!(
-                        "case plan-drift: expected `{summary}`, got:\n{}",
-                        result
-                            .stdout
-                            .lines()
-                            .rev()
-                            .take(5)
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    )));
-                }
-                Ok(result)
-            })?;
-            results.push(result);
+            results.push(plan_case(
+                "plan-drift",
+                &format!(
+                    "Plan: {drifted} to add, 0 to change, 0 to deactivate, {drifted} to destroy."
+                ),
+            )?);
         }
     }
 
