@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::address::Address;
 use crate::apply::sink::Sink;
-use crate::live::{Live, LiveProject};
+use crate::live::LiveProject;
 
 /// Key addresses being created, each with the time its apply started (RFC 3339).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,18 +23,10 @@ pub struct PendingKeys {
 /// The record's name (see `records`).
 pub const RECORD: &str = "pending-keys.json";
 
-/// Marks the live keys listed in `pending` that were created since their apply started and
-/// whose secret is not in the sink (a command sink cannot be checked, so those count as not
-/// delivered). Returns the addresses marked.
-pub fn mark_undelivered(pending: &PendingKeys, live: &mut Live, sink: &Sink) -> Vec<Address> {
-    live.projects
-        .values_mut()
-        .flat_map(|project| mark_project_undelivered(pending, project, sink))
-        .collect()
-}
-
-/// [`mark_undelivered`] for one live project.
-pub fn mark_project_undelivered(
+/// Marks the keys of a live project that are listed in `pending`, were created since their
+/// apply started and whose secret is not in the sink (a command sink cannot be checked, so
+/// those count as not delivered). Returns the addresses marked.
+pub fn mark_undelivered(
     pending: &PendingKeys,
     project: &mut LiveProject,
     sink: &Sink,

@@ -19,7 +19,6 @@ use crate::connection::Connection;
 use crate::import::{ImportedProject, Options};
 use crate::limits::{NameKind, check_name};
 use crate::model::{Desired, Endpoint};
-use crate::permissions::Authority;
 use crate::settings::GlobalSettings;
 
 /// Runs it.
@@ -132,12 +131,7 @@ async fn read(
     config_dir: &Path,
 ) -> anyhow::Result<Vec<ImportedProject>> {
     let client = &connection.client;
-    let token = client
-        .whoami()
-        .await
-        .context("cannot authenticate with the access key")?;
-    let authority = Authority::from_token(&token);
-    authority.check_readable(requested)?;
+    let authority = super::authorize(client, requested).await?;
     let live = crate::cloud::read_live(client, requested, Default::default())
         .await
         .context("cannot read the live objects")?;

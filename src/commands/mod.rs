@@ -62,12 +62,6 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    if std::env::var_os("KCFORM_CT").is_some() {
-        return tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("rt");
-    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -121,6 +115,21 @@ pub(crate) async fn connect(
     Ok(Connection::open(desired, settings, parallelism).await?)
 }
 
+/// Learns from its token what the credential may do, refusing (with the role needed) when it
+/// cannot read every project in `projects`.
+pub(crate) async fn authorize(
+    client: &crate::cloud::Client,
+    projects: &BTreeSet<String>,
+) -> anyhow::Result<Authority> {
+    let token = client
+        .whoami()
+        .await
+        .context("cannot authenticate with the access key")?;
+    let authority = Authority::from_token(&token);
+    authority.check_readable(projects)?;
+    Ok(authority)
+}
+
 /// Learns what the credential may do and reads the live objects of the declared projects
 /// (refusing, with the role needed, a project whose objects the credential cannot read).
 pub(crate) async fn read_live(
@@ -133,13 +142,7 @@ pub(crate) async fn read_live(
         .await?
         .unwrap_or_default();
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
-    let token = connection
-        .client
-        .whoami()
-        .await
-        .context("cannot authenticate with the access key")?;
-    let authority = Authority::from_token(&token);
-    authority.check_readable(&declared)?;
+    let authority = authorize(&connection.client, &declared).await?;
     let live = crate::cloud::read_live(&connection.client, &declared, keepers.into())
         .await
         .context("cannot read the live objects")?;
@@ -237,16 +240,14 @@ pub(crate) async fn make_plan(
     let records = Records::open(&desired)?;
     let client = &connection.client;
     // kcform's records are read while the token is issued: at scale they are not free.
-    let (token, keepers, snapshot, pending) = tokio::join!(
-        client.whoami(),
+    let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
+    let (authority, keepers, snapshot, pending) = tokio::join!(
+        authorize(client, &declared),
         records.load::<crate::keepers::Keepers>(crate::keepers::RECORD),
         records.load::<crate::plan::drift::Snapshot>(snapshot::RECORD),
         records.load::<crate::pending::PendingKeys>(crate::pending::RECORD),
     );
-    let token = token.context("cannot authenticate with the access key")?;
-    let authority = Authority::from_token(&token);
-    let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
-    authority.check_readable(&declared)?;
+    let authority = authority?;
     let keepers = keepers?.unwrap_or_default();
     let pending = pending?.unwrap_or_default();
     let sink = crate::apply::sink::Sink::configured(&desired);
@@ -259,7 +260,7 @@ pub(crate) async fn make_plan(
             match arrival {
                 Arrival::Undeclared(projects) => planner.undeclared(projects),
                 Arrival::Project(mut project) => {
-                    crate::pending::mark_project_undelivered(&pending, &mut project, &sink);
+                    crate::pending::mark_undelivered(&pending, &mut project, &sink);
                     planner.project(project);
                 }
             }

@@ -63,10 +63,6 @@ pub fn diff_project(
             differ.new_project(project);
         }
     }
-    // Sorted here, on whichever thread diffs the project, so that the final sort in
-    // `assemble` mostly merges sorted runs.
-    differ.changes.sort_by_key(display_key);
-    differ.unchanged.sort_by(|a, b| a.address.cmp(&b.address));
     ProjectDiff {
         changes: differ.changes,
         unchanged: differ.unchanged,
