@@ -151,9 +151,14 @@ impl Client {
         options: &ClientOptions,
     ) -> Result<Client, CloudError> {
         let base = check_endpoint(endpoint)?;
+        // `check_endpoint` allows plain http only on a loopback address, where no TLS is ever
+        // spoken; reading the system's root certificates would cost every run milliseconds
+        // before its first request. (A redirect to https would then fail verification: closed.)
+        let tls = base.starts_with("https://");
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .user_agent(concat!("kcform/", env!("CARGO_PKG_VERSION")))
+            .tls_built_in_root_certs(tls)
             .build()
             .map_err(|e| CloudError::Endpoint {
                 endpoint: endpoint.to_string(),

@@ -71,6 +71,7 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
     std::mem::forget(planned.plan);
     std::mem::forget(planned.live);
     std::mem::forget(planned.desired);
+    std::mem::forget(planned.fingerprints);
     Ok(code)
 }
 

@@ -316,6 +316,7 @@ fn severed() -> Response {
 
 /// The middleware: applies every matching rule to a request.
 pub async fn inject(State(state): State<EmulatorState>, request: Request, next: Next) -> Response {
+    let arrived = Instant::now();
     let path = request.uri().path().to_string();
     if path.starts_with("/_emulator/") {
         return next.run(request).await;
@@ -325,7 +326,7 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
     state.stats().request(&method);
     let decision = faults.decide(&method, &path);
     if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
+        super::delay::until(arrived + decision.delay).await;
     }
     if decision.drop_connection {
         return severed();

@@ -11,6 +11,7 @@
 
 mod auth;
 mod commit;
+mod delay;
 mod error;
 mod extract;
 pub mod faults;

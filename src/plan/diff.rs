@@ -10,7 +10,7 @@ use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccoun
 use crate::model::{AccessKeySpec, Desired, ProjectSpec, ServiceAccountSpec, Status};
 
 use super::slots::replace_order;
-use super::{Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, Unchanged, display_key};
+use super::{Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, Unchanged, display_order};
 
 /// Reasons the configuration cannot be planned; each names the address and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,10 +32,12 @@ pub fn diff(desired: &Desired, live: &Live, now: OffsetDateTime) -> Result<Plan,
     }))
 }
 
-/// One declared project's share of the plan. Projects are independent, so each is diffed as
-/// soon as its objects have been read, while the others are still being read.
-#[derive(Debug, Default)]
+/// One declared project's share of the plan, already in plan order. Projects are
+/// independent, so each is diffed as soon as its objects have been read, while the others are
+/// still being read.
+#[derive(Debug)]
 pub struct ProjectDiff {
+    project: String,
     changes: Vec<Change>,
     unchanged: Vec<Unchanged>,
     problems: Vec<String>,
@@ -63,34 +65,67 @@ pub fn diff_project(
             differ.new_project(project);
         }
     }
+    let mut changes = differ.changes;
+    changes.sort_by(display_order);
+    let mut unchanged = differ.unchanged;
+    unchanged.sort_by(|a, b| a.address.cmp(&b.address));
     ProjectDiff {
-        changes: differ.changes,
-        unchanged: differ.unchanged,
+        project: project.name.clone(),
+        changes,
+        unchanged,
         problems: differ.problems,
     }
 }
 
 /// The plan made of every declared project's diff, or every reason it is refused.
+///
+/// Both plan orders compare the project name first (unchanged objects after their kind), so
+/// the whole plan is each project's sorted share, project after project, kind by kind: the
+/// parts are put together without comparing a single address, which matters once the last
+/// project of a large organization has arrived.
 pub fn assemble(parts: impl IntoIterator<Item = ProjectDiff>) -> Result<Plan, PlanRefused> {
-    let mut all = ProjectDiff::default();
+    let mut parts: Vec<ProjectDiff> = parts.into_iter().collect();
+    parts.sort_by(|a, b| a.project.cmp(&b.project));
+    let problems: Vec<String> = parts
+        .iter_mut()
+        .flat_map(|part| std::mem::take(&mut part.problems))
+        .collect();
+    if !problems.is_empty() {
+        return Err(PlanRefused { problems });
+    }
+    let mut changes = Vec::with_capacity(parts.iter().map(|part| part.changes.len()).sum());
+    let mut unchanged = Vec::with_capacity(parts.iter().map(|part| part.unchanged.len()).sum());
+    let mut by_kind = Vec::with_capacity(parts.len());
     for part in parts {
-        all.changes.extend(part.changes);
-        all.unchanged.extend(part.unchanged);
-        all.problems.extend(part.problems);
+        changes.extend(part.changes);
+        let objects = &part.unchanged;
+        let projects = objects.partition_point(|object| kind_rank(&object.address) < 1);
+        let accounts = objects.partition_point(|object| kind_rank(&object.address) < 2) - projects;
+        let keys = objects.len() - projects - accounts;
+        by_kind.push((part.unchanged.into_iter(), [projects, accounts, keys]));
     }
-    if !all.problems.is_empty() {
-        return Err(PlanRefused {
-            problems: all.problems,
-        });
+    for rank in 0..3 {
+        for (objects, counts) in &mut by_kind {
+            unchanged.extend(objects.by_ref().take(counts[rank]));
+        }
     }
-    all.changes.sort_by_key(display_key);
-    all.unchanged.sort_by(|a, b| a.address.cmp(&b.address));
+    debug_assert!(changes.is_sorted_by(|a, b| display_order(a, b).is_le()));
+    debug_assert!(unchanged.is_sorted_by(|a, b| a.address <= b.address));
     Ok(Plan {
-        changes: all.changes,
-        unchanged: all.unchanged,
+        changes,
+        unchanged,
         drift: Vec::new(),
         denied: Vec::new(),
     })
+}
+
+/// Where an address's kind sorts among addresses (`Address` orders by kind first).
+fn kind_rank(address: &Address) -> usize {
+    match address {
+        Address::Project { .. } => 0,
+        Address::ServiceAccount { .. } => 1,
+        Address::AccessKey { .. } => 2,
+    }
 }
 
 struct Differ {

@@ -243,18 +243,22 @@ impl Plan {
 }
 
 /// The order changes are listed in: by project, then account, then key; the container first.
-pub(crate) fn display_key(change: &Change) -> (String, String, String, Option<String>) {
-    let (project, account, key) = match &change.address {
-        Address::Project { project } => (project.clone(), String::new(), String::new()),
-        Address::ServiceAccount {
-            project,
-            service_account,
-        } => (project.clone(), service_account.clone(), String::new()),
-        Address::AccessKey {
-            project,
-            service_account,
-            key,
-        } => (project.clone(), service_account.clone(), key.clone()),
-    };
-    (project, account, key, change.deposed.clone())
+pub(crate) fn display_order(a: &Change, b: &Change) -> std::cmp::Ordering {
+    fn path(address: &Address) -> (&str, &str, &str) {
+        match address {
+            Address::Project { project } => (project, "", ""),
+            Address::ServiceAccount {
+                project,
+                service_account,
+            } => (project, service_account, ""),
+            Address::AccessKey {
+                project,
+                service_account,
+                key,
+            } => (project, service_account, key),
+        }
+    }
+    path(&a.address)
+        .cmp(&path(&b.address))
+        .then_with(|| a.deposed.cmp(&b.deposed))
 }

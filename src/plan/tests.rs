@@ -344,3 +344,71 @@ fn an_inactive_accounts_expired_keys_are_left_alone() {
     )]);
     assert!(diff(&wanted, &current, NOW).unwrap().is_empty());
 }
+
+#[test]
+fn projects_put_together_in_any_order_give_the_plan_in_address_order() {
+    let wanted = desired(vec![
+        project(
+            "b2b",
+            "B",
+            vec![
+                account("z", vec![key("k2"), key("k1")]),
+                account("a", vec![key("k")]),
+            ],
+        ),
+        project("a1a", "A", vec![account("y", vec![key("k")])]),
+        project("c3c", "New", vec![account("x", vec![key("k")])]),
+    ]);
+    let current = live(vec![
+        live_project(
+            "b2b",
+            "B",
+            vec![
+                live_account(
+                    "z",
+                    Status::Active,
+                    vec![live_key("k1", "", 1), live_key("k2", "", 1)],
+                ),
+                live_account("a", Status::Active, vec![live_key("k", "", 1)]),
+            ],
+        ),
+        live_project(
+            "a1a",
+            "Renamed",
+            vec![live_account(
+                "y",
+                Status::Active,
+                vec![live_key("k", "", 1)],
+            )],
+        ),
+    ]);
+    let whole = diff(&wanted, &current, NOW).unwrap();
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let specs: Vec<_> = wanted.projects.values().collect();
+        let parts = order.map(|i| {
+            let spec = specs[i];
+            super::diff_project(spec, current.projects.get(&spec.name), &[], NOW)
+        });
+        let plan = super::assemble(parts).unwrap();
+        let unchanged: Vec<String> = plan
+            .unchanged
+            .iter()
+            .map(|u| u.address.to_string())
+            .collect();
+        let mut sorted = plan.unchanged.clone();
+        sorted.sort_by(|a, b| a.address.cmp(&b.address));
+        let sorted: Vec<String> = sorted.iter().map(|u| u.address.to_string()).collect();
+        assert_eq!(unchanged, sorted);
+        assert_eq!(unchanged.first().map(String::as_str), Some("project.b2b"));
+        assert_eq!(
+            actions(&plan),
+            vec![
+                ("project.a1a".to_string(), "update"),
+                ("project.c3c".to_string(), "create"),
+                ("service_account.c3c/x".to_string(), "create"),
+                ("access_key.c3c/x/k".to_string(), "create"),
+            ]
+        );
+        assert_eq!(plan, whole);
+    }
+}
