@@ -99,6 +99,20 @@ impl Live {
 }
 
 impl LiveProject {
+    /// Sets each key's `rotation` from `keepers` (access-key ID → the `rotation` value it was
+    /// created with, as recorded by earlier applies; the API does not store it).
+    pub fn set_rotations(&mut self, keepers: &BTreeMap<String, String>) {
+        for account in self.service_accounts.values_mut() {
+            let keys = account
+                .access_keys
+                .values_mut()
+                .chain(account.deposed_keys.iter_mut());
+            for key in keys {
+                key.rotation = keepers.get(&key.id).cloned();
+            }
+        }
+    }
+
     /// Adds the fingerprints of this project and its objects to `out` (see
     /// [`Live::fingerprints`]).
     pub fn fingerprints_into(&self, out: &mut BTreeMap<String, String>) {

@@ -24,7 +24,7 @@ use crate::secret::Secret;
 use crate::wire;
 
 pub use error::CloudError;
-pub use read::{Arrival, read_live, read_live_each};
+pub use read::{Arrival, ProjectReads, read_live, read_live_each};
 pub use retry::RetryPolicy;
 use retry::{Failure, Verdict};
 

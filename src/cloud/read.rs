@@ -33,7 +33,7 @@ pub async fn read_live(
     keepers: Arc<BTreeMap<String, String>>,
 ) -> Result<Live, CloudError> {
     let mut live = Live::default();
-    read_live_each(client, None, declared, keepers, |arrival| match arrival {
+    read_live_each(client, None, declared, &keepers, |arrival| match arrival {
         Arrival::Undeclared(projects) => live.undeclared_projects = projects,
         Arrival::Project(project) => {
             live.projects.insert(project.name.clone(), project);
@@ -44,56 +44,100 @@ pub async fn read_live(
 }
 
 /// Like [`read_live`], but hands each project to `arrived` as soon as it is read, so the
-/// caller can work on it while the others are still on the wire. `listed` is the project
-/// listing when the caller has read it already.
+/// caller can work on it while the others are still on the wire. `reads` are the reads the
+/// caller has started already (see [`ProjectReads`]); the declared projects not started yet
+/// are started here.
 pub async fn read_live_each(
     client: &Arc<Client>,
-    listed: Option<Vec<wire::Project>>,
+    reads: Option<ProjectReads>,
     declared: &BTreeSet<String>,
-    keepers: Arc<BTreeMap<String, String>>,
+    keepers: &BTreeMap<String, String>,
     mut arrived: impl FnMut(Arrival),
 ) -> Result<(), CloudError> {
-    let projects = match listed {
-        Some(projects) => projects,
-        None => client.list_projects().await?,
+    let mut reads = match reads {
+        Some(reads) => reads,
+        None => ProjectReads::new(client, client.list_projects().await?),
     };
-    let mut undeclared = Vec::new();
-    let mut wanted = Vec::new();
-    for project in projects {
-        if declared.contains(&project.name) {
-            wanted.push(project);
-        } else {
-            undeclared.push((project.name, project.nickname));
+    for name in declared {
+        reads.start(name);
+    }
+    arrived(Arrival::Undeclared(reads.undeclared(declared)));
+    while let Some(project) = reads.next().await {
+        let mut project = project?;
+        project.set_rotations(keepers);
+        arrived(Arrival::Project(project));
+    }
+    Ok(())
+}
+
+/// The reads of the live projects' objects, each started on its own as soon as the project is
+/// known to be declared — possibly before the configuration is fully checked — and handed
+/// over as they complete. Dropping it stops the reads still running.
+pub struct ProjectReads {
+    client: Arc<Client>,
+    /// The project listing, in its order.
+    listed: Vec<wire::Project>,
+    /// Where each listed project is in `listed`, until its read starts.
+    waiting: BTreeMap<String, usize>,
+    /// One task per project, so that answers are decoded and assembled on every worker thread
+    /// as they come in, rather than one after the other on the thread awaiting them (which
+    /// would hold up the next requests).
+    reads: tokio::task::JoinSet<Result<LiveProject, CloudError>>,
+}
+
+impl ProjectReads {
+    /// Reads to come for the projects of `listed` (the project listing).
+    pub fn new(client: &Arc<Client>, listed: Vec<wire::Project>) -> ProjectReads {
+        let waiting = listed
+            .iter()
+            .enumerate()
+            .map(|(index, project)| (project.name.clone(), index))
+            .collect();
+        ProjectReads {
+            client: Arc::clone(client),
+            listed,
+            waiting,
+            reads: tokio::task::JoinSet::new(),
         }
     }
-    arrived(Arrival::Undeclared(undeclared));
-    // One task per project, so that answers are decoded and assembled on every worker thread
-    // as they come in, rather than one after the other on the thread awaiting this function
-    // (which would hold up the next requests). Dropping the set, on an error, stops the rest.
-    let mut reads = tokio::task::JoinSet::new();
-    for project in wanted {
-        let client = Arc::clone(client);
-        let keepers = Arc::clone(&keepers);
-        reads.spawn(async move {
+
+    /// Starts reading project `name`'s service accounts and keys, unless it has started or the
+    /// project does not exist.
+    pub fn start(&mut self, name: &str) {
+        let Some(index) = self.waiting.remove(name) else {
+            return;
+        };
+        let project = self.listed[index].clone();
+        let client = Arc::clone(&self.client);
+        self.reads.spawn(async move {
             let (accounts, keys) = tokio::try_join!(
                 client.list_service_accounts(&project.id),
                 client.list_project_access_keys(&project.id)
             )?;
-            Ok::<_, CloudError>(assemble(project, accounts, keys, &keepers))
+            Ok(assemble(project, accounts, keys))
         });
     }
-    while let Some(read) = reads.join_next().await {
-        let project = read.expect("reading a project does not panic")?;
-        arrived(Arrival::Project(project));
+
+    /// The listed projects not named in `declared`: `(name, nickname)`, in listing order.
+    pub fn undeclared(&self, declared: &BTreeSet<String>) -> Vec<(String, String)> {
+        self.listed
+            .iter()
+            .filter(|project| !declared.contains(&project.name))
+            .map(|project| (project.name.clone(), project.nickname.clone()))
+            .collect()
     }
-    Ok(())
+
+    /// The next project read (`None` when every started read has been handed over).
+    pub async fn next(&mut self) -> Option<Result<LiveProject, CloudError>> {
+        let read = self.reads.join_next().await?;
+        Some(read.expect("reading a project does not panic"))
+    }
 }
 
 fn assemble(
     project: wire::Project,
     accounts: Vec<wire::ServiceAccount>,
     keys: Vec<wire::ListedAccessKey>,
-    keepers: &BTreeMap<String, String>,
 ) -> LiveProject {
     let mut by_user: BTreeMap<String, (BTreeMap<String, LiveAccessKey>, Vec<LiveAccessKey>)> =
         BTreeMap::new();
@@ -104,7 +148,7 @@ fn assemble(
     for key in keys {
         let declared = crate::limits::declared_key_name(&key.name).to_string();
         let live_key = LiveAccessKey {
-            rotation: keepers.get(&key.id).cloned(),
+            rotation: None,
             undelivered: false,
             created_at: OffsetDateTime::parse(&key.created_at, &Rfc3339).ok(),
             status: if key.status == "expired" {

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 
 use crate::address::Address;
 use crate::cli::{Cli, Command, Format};
-use crate::cloud::Arrival;
+use crate::cloud::{Arrival, ProjectReads};
 use crate::connection::Connection;
 use crate::live::Live;
 use crate::model::Desired;
@@ -152,13 +152,15 @@ pub(crate) async fn read_live(
 /// A connection made before the configuration was read (see [`load`]).
 pub(crate) struct Early {
     connection: Connection,
-    /// The project listing, when it was read early too.
-    projects: Option<Vec<crate::wire::Project>>,
+    /// The reads of the declared projects, when they were started early too.
+    reads: Option<ProjectReads>,
 }
 
 /// Loads the configuration at `path`. When the connection does not depend on it (see
 /// [`Connection::before_config`]), the token is issued — and with `read_projects`, the project
-/// listing read — while the files are parsed, instead of after.
+/// listing read and each declared project's reads started as soon as the files are parsed —
+/// while the configuration is loaded, instead of after. Only reads: a configuration error
+/// stops them, and nothing is changed before the whole configuration is checked.
 pub(crate) async fn load(
     path: &std::path::Path,
     settings: &GlobalSettings,
@@ -172,6 +174,7 @@ pub(crate) async fn load(
         return Ok((config::load(path)?, None));
     };
     let client = std::sync::Arc::clone(&connection.client);
+    let (announce, announced) = tokio::sync::oneshot::channel::<BTreeSet<String>>();
     let warm_up = async {
         client
             .whoami()
@@ -184,14 +187,27 @@ pub(crate) async fn load(
             .list_projects()
             .await
             .context("cannot read the live objects")?;
-        anyhow::Ok(Some(projects))
+        let mut reads = ProjectReads::new(&client, projects);
+        // The names come before the files are merged and checked, which at scale takes
+        // longer than the first reads' round trip. (No names: the files have errors.)
+        if let Ok(declared) = announced.await {
+            for name in &declared {
+                reads.start(name);
+            }
+        }
+        anyhow::Ok(Some(reads))
     };
     let path = path.to_path_buf();
-    let mut parse = tokio::task::spawn_blocking(move || config::load(&path));
+    let mut parse = tokio::task::spawn_blocking(move || {
+        config::load_announcing(&path, |declared| {
+            // Nobody listens when the warm-up failed; its error is reported instead.
+            let _ = announce.send(declared);
+        })
+    });
     let mut warm_up = std::pin::pin!(warm_up);
     // A configuration error is reported as soon as it is known, not after an endpoint that
     // does not answer has timed out; and before any error of the warm-up.
-    let (desired, projects) = tokio::select! {
+    let (desired, reads) = tokio::select! {
         parsed = &mut parse => {
             let desired = parsed.context("the configuration reader stopped")??;
             (desired, warm_up.await)
@@ -201,29 +217,23 @@ pub(crate) async fn load(
             (desired, warmed)
         }
     };
-    let projects = projects?;
+    let reads = reads?;
     connection
         .client
         .set_parallelism(parallelism.unwrap_or(desired.provider.parallelism));
-    Ok((
-        desired,
-        Some(Early {
-            connection,
-            projects,
-        }),
-    ))
+    Ok((desired, Some(Early { connection, reads })))
 }
 
-/// The early connection, or one made now for `desired`; and the project listing if it was
-/// read early.
+/// The early connection, or one made now for `desired`; and the project reads if they were
+/// started early.
 pub(crate) async fn connection_for(
     desired: &Desired,
     early: Option<Early>,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
-) -> anyhow::Result<(Connection, Option<Vec<crate::wire::Project>>)> {
+) -> anyhow::Result<(Connection, Option<ProjectReads>)> {
     match early {
-        Some(early) => Ok((early.connection, early.projects)),
+        Some(early) => Ok((early.connection, early.reads)),
         None => Ok((connect(desired, settings, parallelism).await?, None)),
     }
 }
@@ -236,7 +246,7 @@ pub(crate) async fn make_plan(
     parallelism: Option<usize>,
     selection: &Selection<'_>,
 ) -> anyhow::Result<Planned> {
-    let (connection, listed) = connection_for(&desired, early, settings, parallelism).await?;
+    let (connection, reads) = connection_for(&desired, early, settings, parallelism).await?;
     let records = Records::open(&desired)?;
     let client = &connection.client;
     // kcform's records are read while the token is issued: at scale they are not free.
@@ -267,7 +277,7 @@ pub(crate) async fn make_plan(
         }
         planner
     });
-    let read = crate::cloud::read_live_each(client, listed, &declared, keepers.into(), |arrival| {
+    let read = crate::cloud::read_live_each(client, reads, &declared, &keepers, |arrival| {
         // The worker only stops when this sender is dropped, so it is there to receive.
         let _ = arrive.send(arrival);
     })

@@ -124,14 +124,28 @@ impl SourceFile {
     /// 1-based line, 1-based character column, the line text, and the caret width in
     /// characters (the span clipped to its first line, at least 1).
     pub fn locate(&self, span: &Range<usize>) -> (usize, usize, String, usize) {
-        let start = self.clamp(span.start);
-        let index = self.line_index(start);
-        let line = self.line_range(index);
-        let start = start.min(line.end);
+        let (index, line, start) = self.place(span.start);
         let end = self.clamp(span.end).clamp(start, line.end);
         let column = self.text[line.start..start].chars().count() + 1;
         let width = self.text[start..end].chars().count().max(1);
         (index + 1, column, self.text[line].to_string(), width)
+    }
+
+    /// 1-based line and 1-based character column of `offset`: what every object's
+    /// [`crate::model::Origin`] needs, without the line text a diagnostic shows.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let (index, line, start) = self.place(offset);
+        (index + 1, self.text[line.start..start].chars().count() + 1)
+    }
+
+    /// The 0-based line index of `offset`, that line's byte range, and `offset` clamped
+    /// into it.
+    fn place(&self, offset: usize) -> (usize, Range<usize>, usize) {
+        let start = self.clamp(offset);
+        let index = self.line_index(start);
+        let line = self.line_range(index);
+        let start = start.min(line.end);
+        (index, line, start)
     }
 }
 
@@ -341,6 +355,8 @@ mod tests {
         assert_eq!(src.locate(&(0..12)), (1, 1, "a = 1".into(), 5));
         // Past the end: the last line, still a 1-wide caret.
         assert_eq!(src.locate(&(999..1000)), (3, 5, "last".into(), 1));
+        assert_eq!(src.position(x), (2, 10));
+        assert_eq!(src.position(999), (3, 5));
     }
 
     #[test]

@@ -233,7 +233,7 @@ pub(crate) fn merge(
     let origin = |loc: &Loc| -> Origin {
         match sources.get(loc.file) {
             Some(source) => {
-                let (line, column, _, _) = source.locate(&loc.span);
+                let (line, column) = source.position(loc.span.start);
                 Origin {
                     file: source.path.clone(),
                     line,

@@ -41,6 +41,7 @@ mod rules;
 mod suggest;
 mod syntax;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::model::Desired;
@@ -79,8 +80,19 @@ impl ConfigError {
 /// Loads the configuration at `path`: a `.toml` file (its parent is the configuration
 /// directory) or a directory (every `*.toml` file directly inside it, in name order).
 pub fn load(path: &Path) -> Result<Desired, ConfigError> {
+    load_announcing(path, |_| {})
+}
+
+/// Like [`load`], but hands the names of the projects the files name to `announce` as soon as
+/// every file is parsed without error — before the files are merged and checked, which at
+/// scale takes a while — so the projects' live objects can be read meanwhile. The
+/// configuration may still turn out to be invalid.
+pub fn load_announcing(
+    path: &Path,
+    announce: impl FnOnce(BTreeSet<String>),
+) -> Result<Desired, ConfigError> {
     let read = load::read(path);
-    check(read.sources, &read.config_dir, read.problems)
+    check(read.sources, &read.config_dir, read.problems, announce)
 }
 
 /// Checks and merges configuration sources given as `(path, text)`, in read order; the paths are
@@ -96,13 +108,14 @@ pub fn load_sources(
             "no configuration files were given",
         ));
     }
-    check(sources, config_dir, problems)
+    check(sources, config_dir, problems, |_| {})
 }
 
 fn check(
     sources: Vec<(PathBuf, String)>,
     config_dir: &Path,
     mut problems: Vec<Problem>,
+    announce: impl FnOnce(BTreeSet<String>),
 ) -> Result<Desired, ConfigError> {
     let sources: Vec<SourceFile> = sources
         .into_iter()
@@ -123,6 +136,14 @@ fn check(
             Some(decls) => files.push(decls),
             None => complete = false,
         }
+    }
+    if problems.is_empty() {
+        announce(
+            files
+                .iter()
+                .flat_map(|file| file.projects.iter().map(|project| project.name.clone()))
+                .collect(),
+        );
     }
     let mut desired = merge::merge(files, &sources, complete, config_dir, &mut problems);
     if problems.is_empty() {

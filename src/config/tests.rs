@@ -840,3 +840,51 @@ fn rendering_can_be_styled_on_request_only() {
     assert!(err.render(true).contains('\x1b'));
     assert!(err.rendered.ends_with("1 error in configuration\n"));
 }
+
+#[test]
+fn the_projects_named_are_announced_once_every_file_parses() {
+    let files = |texts: &[(&str, &str)]| -> Vec<(PathBuf, String)> {
+        texts
+            .iter()
+            .map(|(path, text)| (PathBuf::from(path), text.to_string()))
+            .collect()
+    };
+    let mut heard = None;
+    let desired = check(
+        files(&[
+            ("a.toml", "[project.web]\nnickname = \"Web\"\n"),
+            (
+                "b.toml",
+                "[project.web.service_account.api]\n[project.data]\nnickname = \"D\"\n",
+            ),
+        ]),
+        Path::new("infra"),
+        Vec::new(),
+        |names| heard = Some(names),
+    )
+    .unwrap();
+    let names: std::collections::BTreeSet<String> = desired.projects.keys().cloned().collect();
+    assert_eq!(heard, Some(names));
+
+    // Announced before the merge: a configuration that parses but is invalid still announces.
+    let mut heard = None;
+    let invalid = check(
+        files(&[("a.toml", "[project.web.service_account.api]\n")]),
+        Path::new("infra"),
+        Vec::new(),
+        |names| heard = Some(names),
+    );
+    assert!(invalid.is_err());
+    assert_eq!(heard, Some(["web".to_string()].into()));
+
+    // A file that does not parse announces nothing.
+    let mut heard = None;
+    let broken = check(
+        files(&[("a.toml", "[project.web\n")]),
+        Path::new("infra"),
+        Vec::new(),
+        |names| heard = Some(names),
+    );
+    assert!(broken.is_err());
+    assert_eq!(heard, None);
+}

@@ -6,9 +6,9 @@
 //! state layer uses that log three ways: to roll a refused transaction back, to write the
 //! transaction's journal line (only the touched objects, never the whole state), and to undo a
 //! committed-but-not-yet-durable change whose journal write failed. Reads go through
-//! `Deref` to the underlying `BTreeMap`, so read-only code is unchanged.
+//! `Deref` to the underlying map by ID (hashed; ordered access goes through the index).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Deref;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -26,9 +26,11 @@ pub type Undo<T> = (String, Option<T>);
 /// Objects of one kind by ID, indexed by `(group, name)`.
 #[derive(Debug, Clone)]
 pub struct Table<T: Indexed> {
-    map: BTreeMap<String, T>,
+    /// Hashed: a listing looks up every object of its page by ID, and at scale ordered-map
+    /// lookups (a dozen string comparisons, each a cache miss) were most of a listing's time.
+    map: HashMap<String, T>,
     /// group → (name, ID), so a group's objects come out ordered by name.
-    index: BTreeMap<String, BTreeSet<(String, String)>>,
+    index: HashMap<String, BTreeSet<(String, String)>>,
     /// Previous values of the IDs changed since the last [`Table::take_undo`], oldest first.
     undo: Vec<Undo<T>>,
 }
@@ -36,15 +38,15 @@ pub struct Table<T: Indexed> {
 impl<T: Indexed> Default for Table<T> {
     fn default() -> Self {
         Table {
-            map: BTreeMap::new(),
-            index: BTreeMap::new(),
+            map: HashMap::new(),
+            index: HashMap::new(),
             undo: Vec::new(),
         }
     }
 }
 
 impl<T: Indexed> Deref for Table<T> {
-    type Target = BTreeMap<String, T>;
+    type Target = HashMap<String, T>;
 
     fn deref(&self) -> &Self::Target {
         &self.map
@@ -53,7 +55,7 @@ impl<T: Indexed> Deref for Table<T> {
 
 impl<'a, T: Indexed> IntoIterator for &'a Table<T> {
     type Item = (&'a String, &'a T);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, T>;
+    type IntoIter = std::collections::hash_map::Iter<'a, String, T>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.map.iter()
@@ -217,7 +219,9 @@ impl<T: Indexed> Table<T> {
 
 impl<T: Indexed + Serialize> Serialize for Table<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.map.serialize(serializer)
+        // By ID, so that the same state always writes the same data file.
+        let ordered: BTreeMap<&String, &T> = self.map.iter().collect();
+        ordered.serialize(serializer)
     }
 }
 
