@@ -290,12 +290,18 @@ pub(crate) async fn make_plan(
         live,
         plan,
         fingerprints,
+        digests,
     } = planner.finish();
     let plan = crate::plan::targeted(plan?, selection.targets);
     let mut plan = crate::plan::excluded(plan, selection.excludes);
     plan.denied = denied(&authority, &plan);
     let projects: Vec<String> = declared.into_iter().collect();
-    let checksum = crate::plan::saved::checksum(&desired.digest, &projects, &fingerprints, &plan);
+    let whole = selection.targets.is_empty() && selection.excludes.is_empty();
+    let checksum = if whole {
+        crate::plan::saved::checksum_of(&desired.digest, &projects, &digests)
+    } else {
+        crate::plan::saved::checksum(&desired.digest, &projects, &fingerprints, &plan)
+    };
     Ok(Planned {
         desired,
         connection,

@@ -43,6 +43,13 @@ pub struct ProjectDiff {
     problems: Vec<String>,
 }
 
+impl ProjectDiff {
+    /// The project's changes, in plan order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+}
+
 /// Diffs one declared project against its live objects (`None`: it does not exist yet, and
 /// `undeclared` — the live projects not in the configuration, with their nicknames — tells
 /// whether it looks renamed).

@@ -13,6 +13,7 @@ use crate::model::Desired;
 
 use super::diff::{ProjectDiff, assemble, diff_project};
 use super::drift::{Snapshot, detect_project};
+use super::saved::{ProjectDigest, project_digest};
 use super::{Drift, Plan, PlanRefused};
 
 /// A plan being put together one live project at a time.
@@ -25,6 +26,7 @@ pub struct Incremental {
     diffs: Vec<ProjectDiff>,
     drift: Vec<Drift>,
     fingerprints: BTreeMap<String, String>,
+    digests: BTreeMap<String, ProjectDigest>,
 }
 
 /// What [`Incremental::finish`] gives back.
@@ -38,6 +40,9 @@ pub struct Finished {
     pub plan: Result<Plan, PlanRefused>,
     /// Fingerprints of every live object (see [`Live::fingerprints`]).
     pub fingerprints: BTreeMap<String, String>,
+    /// Each project's share of the plan's checksum: what
+    /// [`super::saved::project_digests`] gives for the whole plan and `fingerprints`.
+    pub digests: BTreeMap<String, ProjectDigest>,
 }
 
 impl Incremental {
@@ -52,6 +57,7 @@ impl Incremental {
             diffs: Vec::new(),
             drift: Vec::new(),
             fingerprints: BTreeMap::new(),
+            digests: BTreeMap::new(),
         }
     }
 
@@ -64,17 +70,25 @@ impl Incremental {
     /// plans nothing, as with [`super::diff`].
     pub fn project(&mut self, project: LiveProject) {
         let declared = self.desired.projects.get(&project.name);
-        if let Some(spec) = declared {
-            self.diffs.push(diff_project(
+        let diff = declared.map(|spec| {
+            diff_project(
                 spec,
                 Some(&project),
                 &self.live.undeclared_projects,
                 self.now,
-            ));
-        }
+            )
+        });
         self.drift
             .extend(detect_project(&self.snapshot, &project, declared));
-        project.fingerprints_into(&mut self.fingerprints);
+        let mut fingerprints = BTreeMap::new();
+        project.fingerprints_into(&mut fingerprints);
+        let changes: Vec<_> = diff.iter().flat_map(|d| d.changes()).collect();
+        self.digests.insert(
+            project.name.clone(),
+            project_digest(&fingerprints, &changes),
+        );
+        self.fingerprints.extend(fingerprints);
+        self.diffs.extend(diff);
         self.live.projects.insert(project.name.clone(), project);
     }
 
@@ -83,12 +97,11 @@ impl Incremental {
     pub fn finish(mut self) -> Finished {
         for spec in self.desired.projects.values() {
             if !self.live.projects.contains_key(&spec.name) {
-                self.diffs.push(diff_project(
-                    spec,
-                    None,
-                    &self.live.undeclared_projects,
-                    self.now,
-                ));
+                let diff = diff_project(spec, None, &self.live.undeclared_projects, self.now);
+                let changes: Vec<_> = diff.changes().iter().collect();
+                self.digests
+                    .insert(spec.name.clone(), project_digest([], &changes));
+                self.diffs.push(diff);
             }
         }
         let mut drift = self.drift;
@@ -102,6 +115,7 @@ impl Incremental {
             live: self.live,
             plan,
             fingerprints: self.fingerprints,
+            digests: self.digests,
         }
     }
 }
@@ -172,6 +186,16 @@ mod tests {
             incremental.project(live.projects[name].clone());
         }
         let finished = incremental.finish();
+        // Every project's share of the checksum: the live ones (one undeclared), and p3c,
+        // which is only created.
+        assert_eq!(
+            finished.digests.keys().collect::<Vec<_>>(),
+            ["p1a", "p2b", "p3c", "zz9"]
+        );
+        assert_eq!(
+            finished.digests,
+            crate::plan::saved::project_digests(&live.fingerprints(), &whole.changes)
+        );
         assert_eq!(finished.plan.unwrap(), whole);
         assert_eq!(finished.fingerprints, live.fingerprints());
         assert_eq!(finished.live, live);

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::Plan;
+use super::{Change, Plan};
 
-/// The saved-plan format this kcform writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The saved-plan format this kcform writes and reads (2: the checksum sums each project's
+/// share first).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A saved plan, as written to disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +68,24 @@ pub fn checksum(
     fingerprints: &BTreeMap<String, String>,
     plan: &Plan,
 ) -> String {
+    checksum_of(
+        config_digest,
+        projects,
+        &project_digests(fingerprints, &plan.changes),
+    )
+}
+
+/// One project's share of a plan's checksum (see [`project_digest`]).
+pub type ProjectDigest = [u8; 32];
+
+/// The checksum of [`checksum`] from each project's share, by project name: at scale the
+/// shares are worked out as each project is planned, leaving almost nothing to sum once the
+/// last one has been read.
+pub fn checksum_of(
+    config_digest: &str,
+    projects: &[String],
+    digests: &BTreeMap<String, ProjectDigest>,
+) -> String {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_le_bytes());
@@ -78,13 +97,64 @@ pub fn checksum(
     for project in projects {
         field(project.as_bytes());
     }
-    field(&(fingerprints.len() as u64).to_le_bytes());
+    field(&(digests.len() as u64).to_le_bytes());
+    for (project, digest) in digests {
+        field(project.as_bytes());
+        field(digest);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+/// A project's share of the checksum: the fingerprints of its live objects (by address, in
+/// address order) and its changes (in plan order).
+pub fn project_digest<'a>(
+    fingerprints: impl IntoIterator<Item = (&'a String, &'a String)>,
+    changes: &[&Change],
+) -> ProjectDigest {
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
     for (address, fingerprint) in fingerprints {
         field(address.as_bytes());
         field(fingerprint.as_bytes());
     }
-    field(&serde_json::to_vec(&plan.changes).expect("plan changes serialize"));
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+    field(&serde_json::to_vec(changes).expect("plan changes serialize"));
+    hasher.finalize().into()
+}
+
+/// Every project's share of the checksum of a whole plan: `fingerprints` and `changes`
+/// grouped by the project of their address.
+pub fn project_digests(
+    fingerprints: &BTreeMap<String, String>,
+    changes: &[Change],
+) -> BTreeMap<String, ProjectDigest> {
+    type Share<'a> = (Vec<(&'a String, &'a String)>, Vec<&'a Change>);
+    let mut shares: BTreeMap<&str, Share<'_>> = BTreeMap::new();
+    for (address, fingerprint) in fingerprints {
+        // `kind.project[/account[/key]]`
+        let path = address.split_once('.').map_or("", |(_, path)| path);
+        let project = path.split('/').next().unwrap_or(path);
+        shares
+            .entry(project)
+            .or_default()
+            .0
+            .push((address, fingerprint));
+    }
+    for change in changes {
+        shares
+            .entry(change.address.project_name())
+            .or_default()
+            .1
+            .push(change);
+    }
+    shares
+        .into_iter()
+        .map(|(project, (fingerprints, changes))| {
+            (project.to_string(), project_digest(fingerprints, &changes))
+        })
+        .collect()
 }
 
 impl SavedPlan {
@@ -205,9 +275,11 @@ mod tests {
         let text = saved().to_json();
         let error = SavedPlan::parse(&text[..text.len() / 2]).unwrap_err();
         assert!(matches!(error, SavedPlanError::Damaged(_)), "{error}");
-        let error =
-            SavedPlan::parse(&text.replace("\"format_version\": 1", "\"format_version\": 9"))
-                .unwrap_err();
+        let error = SavedPlan::parse(&text.replace(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 9",
+        ))
+        .unwrap_err();
         assert!(
             matches!(error, SavedPlanError::Version { found: 9 }),
             "{error}"
@@ -222,6 +294,23 @@ mod tests {
         assert_eq!(SavedPlan::parse(&b.to_json()).unwrap().checksum, a.checksum);
         let other = checksum("sha256:other", &a.projects, &a.fingerprints, &a.plan);
         assert_ne!(other, a.checksum);
+    }
+
+    #[test]
+    fn the_checksum_covers_every_fingerprint_and_every_change() {
+        let a = saved();
+        let sum = |s: &SavedPlan| checksum(&s.config_digest, &s.projects, &s.fingerprints, &s.plan);
+        assert_eq!(sum(&a), a.checksum);
+        let mut b = saved();
+        let first = b.fingerprints.keys().next().unwrap().clone();
+        b.fingerprints.insert(first, "other".into());
+        assert_ne!(sum(&b), a.checksum);
+        let mut c = saved();
+        c.plan.changes[1].reasons.push("edited".into());
+        assert_ne!(sum(&c), a.checksum);
+        let mut d = saved();
+        d.fingerprints.insert("project.zz9".into(), "new".into());
+        assert_ne!(sum(&d), a.checksum);
     }
 
     #[test]

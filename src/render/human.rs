@@ -26,10 +26,7 @@ pub fn render(plan: &Plan, palette: &Palette) -> String {
     }
     out.push_str(&legend(plan, palette));
     out.push_str("\nkcform will perform the following actions:\n");
-    for change in &plan.changes {
-        out.push('\n');
-        out.push_str(&render_change(change, palette));
-    }
+    out.push_str(&render_changes(&plan.changes, palette));
     let _ = writeln!(out, "\n{}", palette.bold(&summary_line(&plan.summary())));
     out
 }
@@ -98,6 +95,39 @@ fn colored_symbol(symbol: &str, palette: &Palette) -> String {
         "-/+" => format!("{}{}{}", palette.red("-"), "/", palette.green("+")),
         other => other.to_string(),
     }
+}
+
+/// Every change's block, in order. The blocks are independent, and thousands of them (keys
+/// replaced after drift, with word diffs of their descriptions) take long enough that a large
+/// plan's are rendered on every core.
+fn render_changes(changes: &[Change], palette: &Palette) -> String {
+    /// Below this many changes per core, one thread is quicker than starting more.
+    const PER_THREAD: usize = 200;
+    let blocks = |part: &[Change]| {
+        let mut out = String::new();
+        for change in part {
+            out.push('\n');
+            out.push_str(&render_change(change, palette));
+        }
+        out
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(changes.len() / PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return blocks(changes);
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = changes
+            .chunks(changes.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || blocks(part)))
+            .collect();
+        parts
+            .into_iter()
+            .map(|part| part.join().expect("rendering a change does not panic"))
+            .collect()
+    })
 }
 
 fn render_change(change: &Change, palette: &Palette) -> String {

@@ -36,3 +36,29 @@ fn colors_appear_only_when_enabled() {
     assert!(!render(&plan, &Palette::plain()).contains('\u{1b}'));
     assert!(render(&plan, &Palette::new(true)).contains('\u{1b}'));
 }
+
+#[test]
+fn a_large_plan_renders_every_change_in_order_on_every_core() {
+    let template = every_action_plan().changes;
+    let changes: Vec<_> = (0..150)
+        .flat_map(|i| {
+            template.iter().cloned().map(move |mut change| {
+                match &mut change.address {
+                    crate::address::Address::Project { project }
+                    | crate::address::Address::ServiceAccount { project, .. }
+                    | crate::address::Address::AccessKey { project, .. } => {
+                        *project = format!("p{i:03}");
+                    }
+                }
+                change
+            })
+        })
+        .collect();
+    assert!(changes.len() > 1000);
+    let palette = Palette::new(true);
+    let one_by_one: String = changes
+        .iter()
+        .map(|change| format!("\n{}", super::render_change(change, &palette)))
+        .collect();
+    assert_eq!(super::render_changes(&changes, &palette), one_by_one);
+}
