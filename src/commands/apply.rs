@@ -17,7 +17,7 @@ use crate::model::Desired;
 use crate::pending::{self, PendingKeys};
 use crate::plan::{Action, Plan};
 use crate::records::Records;
-use crate::render::{Palette, human};
+use crate::render::Palette;
 use crate::settings::GlobalSettings;
 use crate::{keepers, snapshot};
 
@@ -43,8 +43,7 @@ async fn run_locked(
         Some(file) => from_saved(desired, early, file, args, settings).await?,
         None => fresh(desired, early, args, settings).await?,
     };
-    let palette = Palette::new(settings.color_stdout);
-    print!("{}", human::render(&planned.plan, &palette));
+    print!("{}", planned.human(&Palette::new(settings.color_stdout)));
     let records = &planned.records;
     let previous = records.load(snapshot::RECORD).await?;
     if planned.plan.is_empty() {
@@ -128,7 +127,16 @@ async fn fresh(
         targets: &args.targets,
         excludes: &args.excludes,
     };
-    let planned = super::make_plan(desired, early, settings, args.parallelism, &selection).await?;
+    let palette = Palette::new(settings.color_stdout);
+    let planned = super::make_plan(
+        desired,
+        early,
+        settings,
+        args.parallelism,
+        &selection,
+        Some(palette),
+    )
+    .await?;
     if let Some(expected) = &args.expect_checksum
         && &planned.checksum != expected
     {
@@ -198,6 +206,7 @@ async fn from_saved(
         checksum: saved.checksum,
         authority,
         records,
+        human_changes: None,
     })
 }
 

@@ -20,7 +20,7 @@ pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyh
         excludes: &[],
     };
     let (desired, early) = super::load(&args.path, settings, None, true).await?;
-    let planned = super::make_plan(desired, early, settings, None, &everything).await?;
+    let planned = super::make_plan(desired, early, settings, None, &everything, None).await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)

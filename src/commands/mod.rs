@@ -97,6 +97,19 @@ pub(crate) struct Planned {
     pub authority: Authority,
     /// kcform's records in the `[lock]` backend.
     pub records: Records,
+    /// The human blocks of `plan.changes`, when they were rendered as the projects were planned
+    /// (see [`make_plan`]).
+    pub human_changes: Option<String>,
+}
+
+impl Planned {
+    /// The human plan (the same text as [`human::render`]).
+    pub fn human(&self, palette: &Palette) -> String {
+        human::render_with_changes(&self.plan, palette, || match &self.human_changes {
+            Some(blocks) => blocks.clone(),
+            None => human::change_blocks(&self.plan.changes, palette),
+        })
+    }
 }
 
 /// Which part of the plan to keep.
@@ -238,13 +251,17 @@ pub(crate) async fn connection_for(
     }
 }
 
-/// Reads the live objects for a configuration and makes the (selected) plan.
+/// Reads the live objects for a configuration and makes the (selected) plan. With `human`, the
+/// human blocks of each project's changes are rendered (in that palette) as soon as the project
+/// is planned, while the others are still being read: with thousands of changes they are a
+/// good part of a plan's time (see [`Planned::human`]).
 pub(crate) async fn make_plan(
     desired: Desired,
     early: Option<Early>,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
     selection: &Selection<'_>,
+    human: Option<Palette>,
 ) -> anyhow::Result<Planned> {
     let (connection, reads) = connection_for(&desired, early, settings, parallelism).await?;
     let records = Records::open(&desired)?;
@@ -266,16 +283,21 @@ pub(crate) async fn make_plan(
     // still on the wire, so little is left to do once the last listing arrives.
     let (arrive, arrivals) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || {
+        let mut blocks = std::collections::BTreeMap::new();
         for arrival in arrivals {
             match arrival {
                 Arrival::Undeclared(projects) => planner.undeclared(projects),
                 Arrival::Project(mut project) => {
                     crate::pending::mark_undelivered(&pending, &mut project, &sink);
-                    planner.project(project);
+                    let name = project.name.clone();
+                    let changes = planner.project(project);
+                    if let Some(palette) = human.as_ref().filter(|_| !changes.is_empty()) {
+                        blocks.insert(name, human::change_blocks(changes, palette));
+                    }
                 }
             }
         }
-        planner
+        (planner, human.map(|palette| (blocks, palette)))
     });
     let read = crate::cloud::read_live_each(client, reads, &declared, &keepers, |arrival| {
         // The worker only stops when this sender is dropped, so it is there to receive.
@@ -283,7 +305,7 @@ pub(crate) async fn make_plan(
     })
     .await;
     drop(arrive);
-    let planner = worker.join().expect("planning a project does not panic");
+    let (planner, rendered) = worker.join().expect("planning a project does not panic");
     read.context("cannot read the live objects")?;
     let Finished {
         desired,
@@ -297,6 +319,10 @@ pub(crate) async fn make_plan(
     plan.denied = denied(&authority, &plan);
     let projects: Vec<String> = declared.into_iter().collect();
     let whole = selection.targets.is_empty() && selection.excludes.is_empty();
+    // A selection keeps part of the plan: its blocks are rendered from what is kept.
+    let human_changes = rendered
+        .filter(|_| whole)
+        .map(|(blocks, palette)| human::join_project_blocks(&plan.changes, blocks, &palette));
     let checksum = if whole {
         crate::plan::saved::checksum_of(&desired.digest, &projects, &digests)
     } else {
@@ -312,6 +338,7 @@ pub(crate) async fn make_plan(
         checksum,
         authority,
         records,
+        human_changes,
     })
 }
 

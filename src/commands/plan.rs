@@ -9,7 +9,7 @@ use super::{Selection, render};
 use crate::cli::{Format, PlanArgs};
 use crate::exit;
 use crate::plan::saved::SavedPlan;
-use crate::render::{json, markdown};
+use crate::render::{Palette, json, markdown};
 use crate::settings::GlobalSettings;
 
 /// Runs it.
@@ -19,13 +19,23 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
         excludes: &args.excludes,
     };
     let (desired, early) = super::load(&args.path, settings, None, true).await?;
-    let planned = super::make_plan(desired, early, settings, None, &selection).await?;
+    let palette = Palette::new(settings.color_stdout);
+    let human = (args.format == Format::Human).then_some(palette.clone());
+    let planned = super::make_plan(desired, early, settings, None, &selection, human).await?;
+    match args.format {
+        Format::Human => print!("{}", planned.human(&palette)),
+        format => print!(
+            "{}",
+            render(
+                &planned.plan,
+                format,
+                &planned.checksum,
+                settings.color_stdout
+            )
+        ),
+    }
     planned.connection.close().await;
     let plan = &planned.plan;
-    print!(
-        "{}",
-        render(plan, args.format, &planned.checksum, settings.color_stdout)
-    );
     report_permissions(&planned.authority, plan, args.format == Format::Human);
     if args.format == Format::Human && !plan.is_empty() {
         eprintln!("\nPlan checksum: {}", planned.checksum);

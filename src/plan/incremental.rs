@@ -14,7 +14,7 @@ use crate::model::Desired;
 use super::diff::{ProjectDiff, assemble, diff_project};
 use super::drift::{Snapshot, detect_project};
 use super::saved::{ProjectDigest, project_digest};
-use super::{Drift, Plan, PlanRefused};
+use super::{Change, Drift, Plan, PlanRefused};
 
 /// A plan being put together one live project at a time.
 #[derive(Debug)]
@@ -66,9 +66,9 @@ impl Incremental {
         self.live.undeclared_projects = projects;
     }
 
-    /// Plans one live project. A project that is not declared is kept in the live state but
-    /// plans nothing, as with [`super::diff`].
-    pub fn project(&mut self, project: LiveProject) {
+    /// Plans one live project and returns its changes (in plan order). A project that is not
+    /// declared is kept in the live state but plans nothing, as with [`super::diff`].
+    pub fn project(&mut self, project: LiveProject) -> &[Change] {
         let declared = self.desired.projects.get(&project.name);
         let diff = declared.map(|spec| {
             diff_project(
@@ -88,8 +88,14 @@ impl Incremental {
             project_digest(&fingerprints, &changes),
         );
         self.fingerprints.extend(fingerprints);
-        self.diffs.extend(diff);
         self.live.projects.insert(project.name.clone(), project);
+        match diff {
+            Some(diff) => {
+                self.diffs.push(diff);
+                self.diffs.last().map_or(&[], ProjectDiff::changes)
+            }
+            None => &[],
+        }
     }
 
     /// Plans the declared projects that were not read (they do not exist yet) and puts the

@@ -19,6 +19,17 @@ const COMPUTED: &[&str] = &["id", "created_at", "status", "remote_name"];
 
 /// Renders the whole human plan.
 pub fn render(plan: &Plan, palette: &Palette) -> String {
+    render_with_changes(plan, palette, || change_blocks(&plan.changes, palette))
+}
+
+/// [`render`], with the blocks of `plan.changes` (what [`change_blocks`] gives for them) from
+/// `blocks`, asked for only when there are changes: a large plan's blocks can be rendered
+/// project by project while the others are still being read (see [`join_project_blocks`]).
+pub fn render_with_changes(
+    plan: &Plan,
+    palette: &Palette,
+    blocks: impl FnOnce() -> String,
+) -> String {
     let mut out = drift_notes(plan, palette);
     if plan.is_empty() {
         out.push_str(&format!("{}\n", palette.bold(NO_CHANGES)));
@@ -26,7 +37,7 @@ pub fn render(plan: &Plan, palette: &Palette) -> String {
     }
     out.push_str(&legend(plan, palette));
     out.push_str("\nkcform will perform the following actions:\n");
-    out.push_str(&render_changes(&plan.changes, palette));
+    out.push_str(&blocks());
     let _ = writeln!(out, "\n{}", palette.bold(&summary_line(&plan.summary())));
     out
 }
@@ -97,10 +108,28 @@ fn colored_symbol(symbol: &str, palette: &Palette) -> String {
     }
 }
 
+/// The blocks of `changes` (all of one plan, in plan order) from each project's blocks in
+/// `rendered` (what [`change_blocks`] gave for that project's changes), rendering those of the
+/// projects missing there: the same text as [`change_blocks`] of them all.
+pub fn join_project_blocks(
+    changes: &[Change],
+    mut rendered: std::collections::BTreeMap<String, String>,
+    palette: &Palette,
+) -> String {
+    changes
+        .chunk_by(|a, b| a.address.project_name() == b.address.project_name())
+        .map(|project| {
+            rendered
+                .remove(project[0].address.project_name())
+                .unwrap_or_else(|| change_blocks(project, palette))
+        })
+        .collect()
+}
+
 /// Every change's block, in order. The blocks are independent, and thousands of them (keys
 /// replaced after drift, with word diffs of their descriptions) take long enough that a large
 /// plan's are rendered on every core.
-fn render_changes(changes: &[Change], palette: &Palette) -> String {
+pub fn change_blocks(changes: &[Change], palette: &Palette) -> String {
     /// Below this many changes per core, one thread is quicker than starting more.
     const PER_THREAD: usize = 200;
     let blocks = |part: &[Change]| {

@@ -60,5 +60,43 @@ fn a_large_plan_renders_every_change_in_order_on_every_core() {
         .iter()
         .map(|change| format!("\n{}", super::render_change(change, &palette)))
         .collect();
-    assert_eq!(super::render_changes(&changes, &palette), one_by_one);
+    assert_eq!(super::change_blocks(&changes, &palette), one_by_one);
+}
+
+#[test]
+fn project_blocks_rendered_ahead_join_into_the_whole_plans_text() {
+    let template = every_action_plan().changes;
+    let mut plan = every_action_plan();
+    plan.changes = (0..4)
+        .flat_map(|i| {
+            template.iter().cloned().map(move |mut change| {
+                match &mut change.address {
+                    crate::address::Address::Project { project }
+                    | crate::address::Address::ServiceAccount { project, .. }
+                    | crate::address::Address::AccessKey { project, .. } => {
+                        *project = format!("p{i}");
+                    }
+                }
+                change
+            })
+        })
+        .collect();
+    let palette = Palette::plain();
+    // Two projects rendered ahead (one of them out of order), two left to the join.
+    let ahead = ["p2", "p0"]
+        .map(|name| {
+            let own: Vec<_> = plan
+                .changes
+                .iter()
+                .filter(|c| c.address.project_name() == name)
+                .cloned()
+                .collect();
+            (name.to_string(), super::change_blocks(&own, &palette))
+        })
+        .into();
+    let joined = super::join_project_blocks(&plan.changes, ahead, &palette);
+    assert_eq!(joined, super::change_blocks(&plan.changes, &palette));
+    let text = super::render_with_changes(&plan, &palette, || joined);
+    assert_eq!(text, render(&plan, &palette));
+    assert!(text.contains("# access_key.p3/"));
 }
