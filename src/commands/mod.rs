@@ -105,10 +105,10 @@ pub(crate) struct Planned {
 impl Planned {
     /// The human plan (the same text as [`human::render`]).
     pub fn human(&self, palette: &Palette) -> String {
-        human::render_with_changes(&self.plan, palette, || match &self.human_changes {
-            Some(blocks) => blocks.clone(),
-            None => human::change_blocks(&self.plan.changes, palette),
-        })
+        match &self.human_changes {
+            Some(blocks) => human::render_with_changes(&self.plan, palette, blocks),
+            None => human::render(&self.plan, palette),
+        }
     }
 }
 

@@ -19,17 +19,13 @@ const COMPUTED: &[&str] = &["id", "created_at", "status", "remote_name"];
 
 /// Renders the whole human plan.
 pub fn render(plan: &Plan, palette: &Palette) -> String {
-    render_with_changes(plan, palette, || change_blocks(&plan.changes, palette))
+    render_with_changes(plan, palette, &change_blocks(&plan.changes, palette))
 }
 
-/// [`render`], with the blocks of `plan.changes` (what [`change_blocks`] gives for them) from
-/// `blocks`, asked for only when there are changes: a large plan's blocks can be rendered
-/// project by project while the others are still being read (see [`join_project_blocks`]).
-pub fn render_with_changes(
-    plan: &Plan,
-    palette: &Palette,
-    blocks: impl FnOnce() -> String,
-) -> String {
+/// [`render`], given the blocks of `plan.changes` (what [`change_blocks`] gives for them): a
+/// large plan's blocks can be rendered project by project while the others are still being
+/// read (see [`join_project_blocks`]).
+pub fn render_with_changes(plan: &Plan, palette: &Palette, blocks: &str) -> String {
     let mut out = drift_notes(plan, palette);
     if plan.is_empty() {
         out.push_str(&format!("{}\n", palette.bold(NO_CHANGES)));
@@ -37,7 +33,7 @@ pub fn render_with_changes(
     }
     out.push_str(&legend(plan, palette));
     out.push_str("\nkcform will perform the following actions:\n");
-    out.push_str(&blocks());
+    out.push_str(blocks);
     let _ = writeln!(out, "\n{}", palette.bold(&summary_line(&plan.summary())));
     out
 }

@@ -96,7 +96,7 @@ fn project_blocks_rendered_ahead_join_into_the_whole_plans_text() {
         .into();
     let joined = super::join_project_blocks(&plan.changes, ahead, &palette);
     assert_eq!(joined, super::change_blocks(&plan.changes, &palette));
-    let text = super::render_with_changes(&plan, &palette, || joined);
+    let text = super::render_with_changes(&plan, &palette, &joined);
     assert_eq!(text, render(&plan, &palette));
     assert!(text.contains("# access_key.p3/"));
 }
