@@ -111,6 +111,8 @@ pub struct Options {
     pub runs: usize,
     /// The kcform binary.
     pub kcform: PathBuf,
+    /// Another kcform binary to compare with in the plan cases (`name@compare` rows).
+    pub compare: Option<PathBuf>,
 }
 
 /// Every case, in the order they run.
@@ -431,11 +433,11 @@ impl Bench {
         })
     }
 
-    /// Runs kcform in `dir` with `args` while `rule` is in force and measures it.
+    /// Runs `kcform` in `dir` with `args` while `rule` is in force and measures it.
     #[allow(clippy::too_many_arguments)]
     fn measure(
         &self,
-        options: &Options,
+        kcform: &Path,
         name: &str,
         dir: &Path,
         args: &[&str],
@@ -452,7 +454,7 @@ impl Bench {
         let stdout = std::fs::File::create(&out_path).map_err(|e| fail("stdout file", e))?;
         let stderr = std::fs::File::create(&err_path).map_err(|e| fail("stderr file", e))?;
         let started = Instant::now();
-        let child = Command::new(&options.kcform)
+        let child = Command::new(kcform)
             .args(args)
             .current_dir(dir)
             .env("KCFORM_ENDPOINT", self.emulator().base_url())
@@ -602,17 +604,11 @@ fn expect_success(result: &CaseResult) -> Result<(), BenchError> {
     )))
 }
 
-/// Measures a case `runs` times and keeps the run with the median wall time: one run on a
-/// shared 2-core machine can be off by a scheduling hiccup either way.
-fn median_of(
-    runs: usize,
-    mut measure: impl FnMut() -> Result<CaseResult, BenchError>,
-) -> Result<CaseResult, BenchError> {
-    let mut all = (0..runs.max(1))
-        .map(|_| measure())
-        .collect::<Result<Vec<_>, _>>()?;
-    all.sort_by_key(|r| r.wall_ms);
-    Ok(all.swap_remove(all.len() / 2))
+/// The run with the median wall time: one run on a shared 2-core machine can be off by a
+/// scheduling hiccup either way.
+fn median(mut runs: Vec<CaseResult>) -> CaseResult {
+    runs.sort_by_key(|r| r.wall_ms);
+    runs.swap_remove(runs.len() / 2)
 }
 
 /// Runs the chosen cases; `progress` gets a line as each step starts.
@@ -634,39 +630,53 @@ pub fn run(
         progress(&format!("seeded in {} ms", started.elapsed().as_millis()));
         let min = scale.plan_min_requests();
         let bound = bound_ms(min, options.latency_ms, options.parallelism);
-        // Each plan case: the median of `runs` plans, every one checked for `expected`.
-        let plan_case = |name: &str, expected: &str| {
-            median_of(options.runs, || {
-                let result = bench.measure(
-                    options,
-                    name,
-                    config.path(),
-                    &["plan", "."],
-                    latency_rule(options.latency_ms),
-                    scale.objects(),
-                    min,
-                    bound,
-                )?;
-                expect_success(&result)?;
-                if !result.stdout.contains(expected) {
-                    let lines: Vec<&str> = result.stdout.lines().collect();
-                    return Err(BenchError(format!(
-                        "case {name}: expected `{expected}`, got (last lines):\n{}",
-                        lines[lines.len().saturating_sub(20)..].join("\n")
-                    )));
+        // Each plan case: the median of `runs` plans, every one checked for `expected`; with a
+        // binary to compare, the two take turns, so both see the same swings of the machine.
+        let plan_case = |name: &str, expected: &str| -> Result<Vec<CaseResult>, BenchError> {
+            let binaries: Vec<(String, &Path)> =
+                std::iter::once((name.to_string(), &*options.kcform))
+                    .chain(
+                        options
+                            .compare
+                            .as_deref()
+                            .map(|other| (format!("{name}@compare"), other)),
+                    )
+                    .collect();
+            let mut runs = vec![Vec::new(); binaries.len()];
+            for _ in 0..options.runs.max(1) {
+                for ((label, kcform), runs) in binaries.iter().zip(&mut runs) {
+                    let result = bench.measure(
+                        kcform,
+                        label,
+                        config.path(),
+                        &["plan", "."],
+                        latency_rule(options.latency_ms),
+                        scale.objects(),
+                        min,
+                        bound,
+                    )?;
+                    expect_success(&result)?;
+                    if !result.stdout.contains(expected) {
+                        let lines: Vec<&str> = result.stdout.lines().collect();
+                        return Err(BenchError(format!(
+                            "case {label}: expected `{expected}`, got (last lines):\n{}",
+                            lines[lines.len().saturating_sub(20)..].join("\n")
+                        )));
+                    }
+                    runs.push(result);
                 }
-                Ok(result)
-            })
+            }
+            Ok(runs.into_iter().map(median).collect())
         };
         if wants("plan") {
             progress("plan (no changes)");
-            results.push(plan_case("plan", "No changes.")?);
+            results.extend(plan_case("plan", "No changes.")?);
         }
         if wants("plan-drift") {
             progress("drifting 10% of the keys");
             let drifted = bench.drift(scale)?;
             progress("plan (10% drift)");
-            results.push(plan_case(
+            results.extend(plan_case(
                 "plan-drift",
                 &format!(
                     "Plan: {drifted} to add, 0 to change, 0 to deactivate, {drifted} to destroy."
@@ -682,7 +692,7 @@ pub fn run(
         write_config(dir.path(), scale, options.parallelism)?;
         let min = scale.apply_min_requests();
         let result = bench.measure(
-            options,
+            &options.kcform,
             "apply",
             dir.path(),
             &["apply", "--auto-approve", "."],
@@ -707,7 +717,7 @@ pub fn run(
         let rule =
             serde_json::json!({"latency_ms": options.latency_ms, "rate_limit": options.rate});
         let result = bench.measure(
-            options,
+            &options.kcform,
             "apply-rate-limited",
             dir.path(),
             &["apply", "--auto-approve", "."],
@@ -758,5 +768,6 @@ pub fn options_from_env(kcform: PathBuf) -> Result<Options, BenchError> {
         rate: number("KCFORM_BENCH_RATE", 200)?.max(1) as u32,
         runs: number("KCFORM_BENCH_RUNS", 5)?.max(1) as usize,
         kcform: var("KCFORM_BENCH_BIN").map_or(kcform, PathBuf::from),
+        compare: var("KCFORM_BENCH_COMPARE").map(PathBuf::from),
     })
 }

@@ -5,7 +5,9 @@
 //! default `100x100x2`), `KCFORM_BENCH_LATENCY_MS` (20), `KCFORM_BENCH_PARALLELISM` (10),
 //! `KCFORM_BENCH_CASES` (comma-separated, default all), `KCFORM_BENCH_RATE` (200 requests/s)
 //! and `KCFORM_BENCH_RATE_SCALE` (`10x20x2`) for `apply-rate-limited`, `KCFORM_BENCH_RUNS` (5:
-//! each plan case runs that many times and the run with the median wall time is reported).
+//! each plan case runs that many times and the run with the median wall time is reported),
+//! `KCFORM_BENCH_BIN` (the kcform to measure) and `KCFORM_BENCH_COMPARE` (another kcform: the
+//! plan cases alternate between the two and report both, as `<case>@compare`).
 
 mod harness;
 

@@ -16,15 +16,27 @@ fn options(cases: &[&str]) -> Options {
         rate: 60,
         runs: 1,
         kcform: env!("CARGO_BIN_EXE_kcform").into(),
+        compare: None,
     }
 }
 
 #[test]
 fn the_scale_harness_runs_every_case_at_a_small_scale() {
-    let options = options(&["plan", "plan-drift", "apply"]);
+    let mut options = options(&["plan", "plan-drift", "apply"]);
+    // Comparing with a second binary (here the same one) adds a row per plan case.
+    options.compare = Some(options.kcform.clone());
     let results = harness::run(&options, &mut |_| {}).expect("the harness runs");
     let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["plan", "plan-drift", "apply"]);
+    assert_eq!(
+        names,
+        [
+            "plan",
+            "plan@compare",
+            "plan-drift",
+            "plan-drift@compare",
+            "apply"
+        ]
+    );
     let scale = options.scale;
     for result in &results {
         assert_eq!(result.exit_code, 0, "{}", result.stderr);
@@ -49,12 +61,14 @@ fn the_scale_harness_runs_every_case_at_a_small_scale() {
     assert_eq!(scale.plan_min_requests(), 1 + 1 + 3 * 2);
     assert_eq!(results[0].min_requests, 8);
     assert_eq!(scale.apply_min_requests(), 2 + 48);
-    assert!(
-        results[1]
-            .stdout
-            .contains("Plan: 3 to add, 0 to change, 0 to deactivate, 3 to destroy.")
-    );
-    assert!(harness::table(&results).lines().count() == 4);
+    for drift in &results[2..4] {
+        assert!(
+            drift
+                .stdout
+                .contains("Plan: 3 to add, 0 to change, 0 to deactivate, 3 to destroy.")
+        );
+    }
+    assert!(harness::table(&results).lines().count() == 6);
     assert!(harness::parse_line("bench case=x objects=1").is_none());
 }
 
