@@ -37,10 +37,10 @@ fn colors_appear_only_when_enabled() {
     assert!(render(&plan, &Palette::new(true)).contains('\u{1b}'));
 }
 
-#[test]
-fn a_large_plan_renders_every_change_in_order_on_every_core() {
+/// The changes of the every-action plan repeated in projects `p000`, `p001`… (in plan order).
+fn every_action_in_projects(count: usize) -> Vec<crate::plan::Change> {
     let template = every_action_plan().changes;
-    let changes: Vec<_> = (0..150)
+    (0..count)
         .flat_map(|i| {
             template.iter().cloned().map(move |mut change| {
                 match &mut change.address {
@@ -53,7 +53,12 @@ fn a_large_plan_renders_every_change_in_order_on_every_core() {
                 change
             })
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_large_plan_renders_every_change_in_order_on_every_core() {
+    let changes = every_action_in_projects(150);
     assert!(changes.len() > 1000);
     let palette = Palette::new(true);
     let one_by_one: String = changes
@@ -65,25 +70,11 @@ fn a_large_plan_renders_every_change_in_order_on_every_core() {
 
 #[test]
 fn project_blocks_rendered_ahead_join_into_the_whole_plans_text() {
-    let template = every_action_plan().changes;
     let mut plan = every_action_plan();
-    plan.changes = (0..4)
-        .flat_map(|i| {
-            template.iter().cloned().map(move |mut change| {
-                match &mut change.address {
-                    crate::address::Address::Project { project }
-                    | crate::address::Address::ServiceAccount { project, .. }
-                    | crate::address::Address::AccessKey { project, .. } => {
-                        *project = format!("p{i}");
-                    }
-                }
-                change
-            })
-        })
-        .collect();
+    plan.changes = every_action_in_projects(4);
     let palette = Palette::plain();
     // Two projects rendered ahead (one of them out of order), two left to the join.
-    let ahead = ["p2", "p0"]
+    let ahead = ["p002", "p000"]
         .map(|name| {
             let own: Vec<_> = plan
                 .changes
@@ -98,5 +89,5 @@ fn project_blocks_rendered_ahead_join_into_the_whole_plans_text() {
     assert_eq!(joined, super::change_blocks(&plan.changes, &palette));
     let text = super::render_with_changes(&plan, &palette, &joined);
     assert_eq!(text, render(&plan, &palette));
-    assert!(text.contains("# access_key.p3/"));
+    assert!(text.contains("# access_key.p003/"));
 }
