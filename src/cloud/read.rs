@@ -30,10 +30,10 @@ pub enum Arrival {
 pub async fn read_live(
     client: &Arc<Client>,
     declared: &BTreeSet<String>,
-    keepers: Arc<BTreeMap<String, String>>,
+    keepers: &BTreeMap<String, String>,
 ) -> Result<Live, CloudError> {
     let mut live = Live::default();
-    read_live_each(client, None, declared, &keepers, |arrival| match arrival {
+    read_live_each(client, None, declared, keepers, |arrival| match arrival {
         Arrival::Undeclared(projects) => live.undeclared_projects = projects,
         Arrival::Project(project) => {
             live.projects.insert(project.name.clone(), project);

@@ -132,7 +132,7 @@ async fn read(
 ) -> anyhow::Result<Vec<ImportedProject>> {
     let client = &connection.client;
     let authority = super::authorize(client, requested).await?;
-    let live = crate::cloud::read_live(client, requested, Default::default())
+    let live = crate::cloud::read_live(client, requested, &Default::default())
         .await
         .context("cannot read the live objects")?;
     let missing: Vec<&String> = requested

@@ -156,7 +156,7 @@ pub(crate) async fn read_live(
         .unwrap_or_default();
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
     let authority = authorize(&connection.client, &declared).await?;
-    let live = crate::cloud::read_live(&connection.client, &declared, keepers.into())
+    let live = crate::cloud::read_live(&connection.client, &declared, &keepers)
         .await
         .context("cannot read the live objects")?;
     Ok((live, authority))
