@@ -233,7 +233,8 @@ pub struct FaultArgs {
     /// Only requests whose path matches this glob are faulted.
     #[arg(long, value_name = "GLOB", default_value = "*")]
     pub fault_path: String,
-    /// Delay every matching request by this many milliseconds.
+    /// Answer every matching request this many milliseconds after it arrived (it is handled
+    /// meanwhile, like a server's response time).
     #[arg(long, value_name = "MS")]
     pub latency_ms: Option<u64>,
     /// Add a random delay of up to this many milliseconds.

@@ -39,7 +39,7 @@ pub struct FaultSpec {
     /// Glob on the request path (`*` also matches `/`); default `*`.
     #[serde(default = "any_path")]
     pub path: String,
-    /// Fixed delay before the request is handled.
+    /// Fixed time from the request's arrival to its answer (it is handled meanwhile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// Extra random delay, uniform in `0..=jitter_ms`.
@@ -325,13 +325,13 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
     let method = request.method().clone();
     state.stats().request(&method);
     let decision = faults.decide(&method, &path);
-    if !decision.delay.is_zero() {
-        super::delay::until(arrived + decision.delay).await;
-    }
-    if decision.drop_connection {
-        return severed();
-    }
-    if let Some((status, retry_after, message)) = decision.refuse {
+    // Latency is the time from a request's arrival to its answer, as a client measures a
+    // server's response time: the request is handled while it runs, so the emulator's own
+    // work (which shares the machine with the client under test) does not add to it.
+    let answer_at = arrived + decision.delay;
+    let response = if decision.drop_connection {
+        severed()
+    } else if let Some((status, retry_after, message)) = decision.refuse {
         if decision.rate_limited {
             state.stats().rate_limited();
         }
@@ -341,15 +341,38 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        return response;
-    }
+        response
+    } else {
+        handle(
+            &faults,
+            &method,
+            decision.lose_response,
+            decision.lag,
+            request,
+            next,
+        )
+        .await
+    };
+    super::delay::until(answer_at).await;
+    response
+}
+
+/// Handles a request that is let through, then applies the faults on its answer.
+async fn handle(
+    faults: &Faults,
+    method: &Method,
+    lose_response: bool,
+    lag: Option<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
-    if decision.lose_response {
+    if lose_response {
         return severed();
     }
     let created = method == Method::POST && response.status() == StatusCode::CREATED;
-    if let (true, Some(lag)) = (created, decision.lag) {
-        return remember_created(&faults, response, lag).await;
+    if let (true, Some(lag)) = (created, lag) {
+        return remember_created(faults, response, lag).await;
     }
     if method == Method::GET && response.status() == StatusCode::OK {
         let hidden = faults.hidden();

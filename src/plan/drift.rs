@@ -24,6 +24,30 @@ pub struct Snapshot {
     pub objects: BTreeMap<String, Recorded>,
 }
 
+impl Snapshot {
+    /// The snapshot split by the project each address is in (`project.<p>`,
+    /// `service_account.<p>/…`, `access_key.<p>/…`): what [`detect_project`] needs of it, one
+    /// project at a time.
+    pub fn by_project(self) -> BTreeMap<String, Snapshot> {
+        let mut parts: BTreeMap<String, Snapshot> = BTreeMap::new();
+        for (key, recorded) in self.objects {
+            let project = key
+                .split_once('.')
+                .and_then(|(_, rest)| rest.split('/').next())
+                .unwrap_or_default();
+            match parts.get_mut(project) {
+                Some(part) => part.objects.insert(key, recorded),
+                None => parts
+                    .entry(project.to_string())
+                    .or_default()
+                    .objects
+                    .insert(key, recorded),
+            };
+        }
+        parts
+    }
+}
+
 /// One recorded object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recorded {
@@ -232,6 +256,43 @@ mod tests {
     use super::*;
     use crate::fixtures::*;
     use crate::model::Status;
+
+    #[test]
+    fn a_snapshot_splits_by_the_project_of_each_address() {
+        let both = live(vec![
+            live_project(
+                "p1a",
+                "P",
+                vec![live_account(
+                    "sa",
+                    Status::Active,
+                    vec![live_key("k", "", 1)],
+                )],
+            ),
+            live_project("p2b", "Q", vec![]),
+        ]);
+        let whole = snapshot_of(&both);
+        let parts = whole.clone().by_project();
+        assert_eq!(parts.keys().collect::<Vec<_>>(), ["p1a", "p2b"]);
+        assert_eq!(
+            parts["p1a"].objects.keys().collect::<Vec<_>>(),
+            [
+                "access_key.p1a/sa/k",
+                "project.p1a",
+                "service_account.p1a/sa"
+            ]
+        );
+        assert_eq!(
+            parts["p2b"].objects.keys().collect::<Vec<_>>(),
+            ["project.p2b"]
+        );
+        // Nothing lost or changed: the parts are the whole.
+        let mut joined = Snapshot::default();
+        for part in parts.into_values() {
+            joined.objects.extend(part.objects);
+        }
+        assert_eq!(joined, whole);
+    }
 
     #[test]
     fn no_record_means_no_drift() {

@@ -3,6 +3,7 @@
 //! the submodules group the tests by resource.
 
 mod errors;
+mod faults;
 mod journal;
 mod keys;
 mod matrix;
