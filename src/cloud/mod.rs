@@ -445,6 +445,10 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, CloudError> {
         let (_, bytes) = self.send(method.clone(), path, query, body).await?;
+        // The request's permit is free again and may have woken a waiting request, queued
+        // behind this task on this thread; decoding a page first would hold that request
+        // back (at scale, a quarter of a millisecond on every round trip).
+        tokio::task::yield_now().await;
         serde_json::from_slice(&bytes).map_err(|e| CloudError::Protocol {
             method: method.to_string(),
             path: path.to_string(),
