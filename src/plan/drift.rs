@@ -35,6 +35,7 @@ impl Snapshot {
                 .split_once('.')
                 .and_then(|(_, rest)| rest.split('/').next())
                 .unwrap_or_default();
+            // The project's name is copied once, for its first address only.
             match parts.get_mut(project) {
                 Some(part) => part.objects.insert(key, recorded),
                 None => parts
