@@ -79,8 +79,9 @@ pub struct LiveAccessKey {
     pub created_at: Option<OffsetDateTime>,
     /// The `rotation` keeper value the key was created with, when kcform recorded it.
     pub rotation: Option<String>,
-    /// kcform created it in an apply that was aborted before its secret was delivered (see
-    /// `pending`): nobody holds its secret.
+    /// kcform created it in an apply that did not settle the create — aborted, or failed before
+    /// the secret was delivered or the key deleted again (see `pending`): nobody holds its
+    /// secret.
     pub undelivered: bool,
 }
 

@@ -92,7 +92,12 @@ async fn run_locked(
     };
     let mut progress = crate::apply::progress::Progress::new(planned.plan.changes.len());
     let pending_before: PendingKeys = records.load(pending::RECORD).await?.unwrap_or_default();
-    save_pending(records, &pending_during(&pending_before, &planned.plan)).await?;
+    // The API's clock, not `KCFORM_NOW`: it is compared with the keys' creation times.
+    let started = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let pending_during = pending_before.during(&planned.plan, &started);
+    save_pending(records, &pending_during).await?;
     let report = apply::apply(
         Arc::clone(&planned.connection.client),
         &planned.plan,
@@ -102,11 +107,10 @@ async fn run_locked(
     .await;
     progress.finish();
     let recorded = async {
-        save_pending(
-            records,
-            &pending_after(pending_before, &planned.plan, &report),
-        )
-        .await?;
+        let sink = Sink::configured(&planned.desired);
+        let pending_after =
+            pending_before.after(pending_during, &planned.plan, &report, &planned.live, &sink);
+        save_pending(records, &pending_after).await?;
         record_outcome(&planned, previous, &report).await
     }
     .await;
@@ -153,8 +157,10 @@ async fn fresh(
     Ok(planned)
 }
 
-/// The saved plan in `file`, refused when the configuration or any live object it read has
-/// changed since.
+/// The plan of the saved plan in `file`, derived again from the configuration and the live
+/// objects: refused when the configuration or any live object it read has changed since, or
+/// when the file's changes are not the plan kcform derives now (a forged file whose checksum
+/// was recomputed). The file pins what was reviewed; it never tells kcform what to do.
 async fn from_saved(
     desired: Desired,
     early: Option<super::Early>,
@@ -163,8 +169,6 @@ async fn from_saved(
     settings: &GlobalSettings,
 ) -> anyhow::Result<Planned> {
     let saved = super::show::read_saved(file)?;
-    let (connection, _) =
-        super::connection_for(&desired, early, settings, args.parallelism).await?;
     let stale = |message: String| -> anyhow::Error {
         CodedError {
             code: exit::STALE_PLAN,
@@ -176,19 +180,32 @@ async fn from_saved(
         .into()
     };
     if desired.digest != saved.config_digest {
-        connection.close().await;
+        if let Some(early) = early {
+            early.close().await;
+        }
         return Err(stale(format!(
             "the configuration at {} changed since the plan {} was made",
             args.path.display(),
             file.display()
         )));
     }
-    let records = Records::open(&desired)?;
-    let (live, authority) = super::read_live(&desired, &connection, &records).await?;
-    let fingerprints = live.fingerprints();
-    let changed = saved.stale(&fingerprints);
+    let selection = Selection {
+        targets: &saved.targets,
+        excludes: &saved.excludes,
+    };
+    let palette = Palette::new(settings.color_stdout);
+    let planned = super::make_plan(
+        desired,
+        early,
+        settings,
+        args.parallelism,
+        &selection,
+        Some(palette),
+    )
+    .await?;
+    let changed = saved.stale(&planned.fingerprints);
     if !changed.is_empty() {
-        connection.close().await;
+        planned.connection.close().await;
         return Err(stale(format!(
             "the saved plan {} is stale: {} live object(s) changed since it was made:\n  - {}",
             file.display(),
@@ -196,18 +213,23 @@ async fn from_saved(
             changed.join("\n  - ")
         )));
     }
-    Ok(Planned {
-        desired,
-        connection,
-        live,
-        plan: saved.plan,
-        projects: saved.projects,
-        fingerprints,
-        checksum: saved.checksum,
-        authority,
-        records,
-        human_changes: None,
-    })
+    let differences = saved.differences(&planned.projects, &planned.plan);
+    if !differences.is_empty() || planned.checksum != saved.checksum {
+        planned.connection.close().await;
+        let detail = if differences.is_empty() {
+            format!(
+                "its checksum is {} but the plan derived now sums to {}",
+                saved.checksum, planned.checksum
+            )
+        } else {
+            differences.join("\n  - ")
+        };
+        return Err(stale(format!(
+            "the saved plan {} is not the plan kcform derives from the configuration and the live objects, so it was not made by `kcform plan` from them (or was edited and its checksum recomputed):\n  - {detail}",
+            file.display()
+        )));
+    }
+    Ok(planned)
 }
 
 fn confirm(settings: &GlobalSettings) -> anyhow::Result<()> {
@@ -357,38 +379,6 @@ async fn record_outcome(
     let snapshot = snapshot::after_apply(previous, &planned.plan, report);
     records.save(snapshot::RECORD, Some(&snapshot)).await?;
     Ok(())
-}
-
-fn creates_key(change: &crate::plan::Change) -> bool {
-    matches!(change.address, crate::address::Address::AccessKey { .. })
-        && change.deposed.is_none()
-        && matches!(change.action, Action::Create | Action::Replace(_))
-}
-
-/// The pending-delivery record while this apply runs: what an earlier aborted apply left, plus
-/// every key this one creates (see `pending`).
-fn pending_during(before: &PendingKeys, plan: &Plan) -> PendingKeys {
-    // The API's clock, not `KCFORM_NOW`: it is compared with the keys' creation times.
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let mut during = before.clone();
-    for change in plan.changes.iter().filter(|c| creates_key(c)) {
-        during.keys.insert(change.address.clone(), now.clone());
-    }
-    during
-}
-
-/// After a normal end, every key this apply created was delivered or deleted again; only an
-/// earlier abort's keys that this apply did not replace stay pending.
-fn pending_after(before: PendingKeys, plan: &Plan, report: &ApplyReport) -> PendingKeys {
-    let mut after = before;
-    for (change, op) in plan.changes.iter().zip(&report.operations) {
-        if creates_key(change) && matches!(op.outcome, Outcome::Done(_)) {
-            after.keys.remove(&change.address);
-        }
-    }
-    after
 }
 
 /// The keeper record after `report`: which rotation value each declared key was created with

@@ -143,30 +143,18 @@ pub(crate) async fn authorize(
     Ok(authority)
 }
 
-/// Learns what the credential may do and reads the live objects of the declared projects
-/// (refusing, with the role needed, a project whose objects the credential cannot read).
-pub(crate) async fn read_live(
-    desired: &Desired,
-    connection: &Connection,
-    records: &Records,
-) -> anyhow::Result<(Live, Authority)> {
-    let keepers: crate::keepers::Keepers = records
-        .load(crate::keepers::RECORD)
-        .await?
-        .unwrap_or_default();
-    let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
-    let authority = authorize(&connection.client, &declared).await?;
-    let live = crate::cloud::read_live(&connection.client, &declared, &keepers)
-        .await
-        .context("cannot read the live objects")?;
-    Ok((live, authority))
-}
-
 /// A connection made before the configuration was read (see [`load`]).
 pub(crate) struct Early {
     connection: Connection,
     /// The reads of the declared projects, when they were started early too.
     reads: Option<ProjectReads>,
+}
+
+impl Early {
+    /// Closes the connection unused.
+    pub(crate) async fn close(self) {
+        self.connection.close().await;
+    }
 }
 
 /// Loads the configuration at `path`. When the connection does not depend on it (see

@@ -54,7 +54,8 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
             planned.projects.clone(),
             planned.fingerprints.clone(),
             created_at,
-        );
+        )
+        .with_selection(&args.targets, &args.excludes);
         write_file(path, &saved.to_json())?;
         eprintln!(
             "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    kcform apply --plan {}",

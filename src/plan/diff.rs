@@ -12,6 +12,9 @@ use crate::model::{AccessKeySpec, Desired, ProjectSpec, ServiceAccountSpec, Stat
 use super::slots::replace_order;
 use super::{Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, Unchanged, display_order};
 
+/// Why a key whose create kcform never settled is replaced (see `LiveAccessKey::undelivered`).
+pub const UNDELIVERED_REASON: &str = "its secret was never delivered: the apply that created it was aborted or failed before it could deliver or delete it";
+
 /// Reasons the configuration cannot be planned; each names the address and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .problems.join("\n\n"))]
@@ -550,9 +553,7 @@ impl Differ {
             }
         }
         if live.undelivered {
-            reasons.push(
-                "its secret was never delivered: the apply that created it was aborted".to_string(),
-            );
+            reasons.push(UNDELIVERED_REASON.to_string());
         }
         if live.status == KeyStatus::Expired {
             reasons.push("key is expired (its service account was deactivated)".to_string());

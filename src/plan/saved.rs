@@ -1,7 +1,11 @@
 //! Saved plans (`plan --out FILE`): a secret-free JSON file holding the changes, the digest of
 //! the configuration they were made from, a fingerprint of every live object that was read,
-//! and a checksum over all of that. `apply --plan FILE` refuses a damaged or edited file, and a
-//! plan whose live objects changed since (see [`SavedPlan::stale`]).
+//! the `--target`/`--exclude` selection, and a checksum. `apply --plan FILE` refuses a damaged
+//! or edited file and a plan whose live objects changed since (see [`SavedPlan::stale`]). The
+//! file pins what was reviewed; it never tells kcform what to do: the checksum is unkeyed, so
+//! anyone can recompute it, and apply derives the plan again from the configuration and the
+//! live objects and applies only when that plan is the one in the file (see
+//! [`SavedPlan::differences`]).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::{Change, Plan};
+use crate::address::Address;
 
 /// The saved-plan format this kcform writes and reads (2: the checksum sums each project's
 /// share first).
@@ -31,7 +36,14 @@ pub struct SavedPlan {
     pub fingerprints: BTreeMap<String, String>,
     /// The plan.
     pub plan: Plan,
-    /// `sha256:` over everything above except `kcform_version` and `created_at`.
+    /// `--target` addresses the plan was made with (apply derives it again with the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Address>,
+    /// `--exclude` addresses the plan was made with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<Address>,
+    /// `sha256:` over the configuration digest, the projects, the fingerprints and the
+    /// changes (the selection is not covered: a different one derives a different plan).
     pub checksum: String,
 }
 
@@ -175,8 +187,17 @@ impl SavedPlan {
             projects,
             fingerprints,
             plan,
+            targets: Vec::new(),
+            excludes: Vec::new(),
             checksum,
         }
+    }
+
+    /// The same, recording the selection it was made with.
+    pub fn with_selection(mut self, targets: &[Address], excludes: &[Address]) -> SavedPlan {
+        self.targets = targets.to_vec();
+        self.excludes = excludes.to_vec();
+        self
     }
 
     /// The file's text.
@@ -229,6 +250,47 @@ impl SavedPlan {
             if !self.fingerprints.contains_key(address) {
                 out.push(format!("{address} appeared"));
             }
+        }
+        out
+    }
+}
+
+impl SavedPlan {
+    /// How the plan in this file differs from `derived`, the plan made now from the
+    /// configuration and the live objects (empty when they are the same plan: the same
+    /// projects and the same changes, remote IDs included), one line per difference.
+    pub fn differences(&self, projects: &[String], derived: &Plan) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.projects != projects {
+            out.push(format!(
+                "the file names the projects [{}], the configuration declares [{}]",
+                self.projects.join(", "),
+                projects.join(", ")
+            ));
+        }
+        let describe = |change: &Change| match &change.deposed {
+            Some(id) => format!(
+                "{} {} (deposed object {id})",
+                change.action.name(),
+                change.address
+            ),
+            None => format!("{} {}", change.action.name(), change.address),
+        };
+        for change in &self.plan.changes {
+            if !derived.changes.contains(change) {
+                out.push(format!(
+                    "the file's change `{}` is not what the configuration and the live objects call for",
+                    describe(change)
+                ));
+            }
+        }
+        for change in &derived.changes {
+            if !self.plan.changes.contains(change) {
+                out.push(format!("the file lacks the change `{}`", describe(change)));
+            }
+        }
+        if out.is_empty() && self.plan.changes != derived.changes {
+            out.push("the file's changes are in another order".to_string());
         }
         out
     }

@@ -280,7 +280,7 @@ fn a_key_whose_delivery_was_aborted_is_replaced_by_the_next_apply() {
     let plan = world.plan();
     assert!(
         plan.stdout
-            .contains("# (its secret was never delivered: the apply that created it was aborted)"),
+            .contains("# (its secret was never delivered: the apply that created it was aborted or failed before it could deliver or delete it)"),
         "{}",
         plan.stdout
     );
@@ -293,4 +293,83 @@ fn a_key_whose_delivery_was_aborted_is_replaced_by_the_next_apply() {
     assert_ne!(keys[0].id, orphan[0].id, "the orphaned key is gone");
     assert_eq!(delivered["access_key_id"], keys[0].id.as_str());
     assert!(!world.dir.path().join(".kcform/pending-keys.json").exists());
+}
+
+/// The plan line that replaces a key whose create kcform never settled.
+const UNSETTLED: &str = "# (its secret was never delivered: the apply that created it was aborted or failed before it could deliver or delete it)";
+
+#[test]
+fn a_lost_key_create_whose_look_up_fails_stays_pending_and_is_replaced() {
+    let mut world = World::new();
+    let (text, names) = config(1);
+    world.write("main.toml", &text);
+    world.fault(json!({"method": "POST", "path": "*/application_credentials", "lose_response": true, "count": 1}));
+    world.fault(json!({"method": "GET", "path": "/identity/v3/users/*/application_credentials", "status": 503}));
+    let run = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("access_key.analytics/sa-00/ci"),
+        "{}",
+        run.stderr
+    );
+    let orphan = world.keys("analytics");
+    assert_eq!(orphan.len(), 1, "the lost create made the key");
+    let pending = std::fs::read_to_string(world.dir.path().join(".kcform/pending-keys.json"))
+        .expect("the unsettled create stays in the pending record");
+    assert!(
+        pending.contains("access_key.analytics/sa-00/ci"),
+        "{pending}"
+    );
+
+    world.clear_faults();
+    let plan = world.plan();
+    assert!(plan.stdout.contains(UNSETTLED), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("# access_key.analytics/sa-00/ci must be replaced"),
+        "{}",
+        plan.stdout
+    );
+    world.apply();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+    assert_ne!(
+        world.keys("analytics")[0].id,
+        orphan[0].id,
+        "the orphan is gone"
+    );
+    assert!(!world.dir.path().join(".kcform/pending-keys.json").exists());
+}
+
+#[test]
+fn a_key_whose_delivery_and_clean_up_both_failed_is_replaced() {
+    let mut world = World::new();
+    let sink = world.dir.path().join("vault.json");
+    let failing = "[secrets]\ncommand = [\"sh\", \"-c\", \"cat >/dev/null; exit 3\"]\n\n[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.ci]\n";
+    world.write("main.toml", failing);
+    world.fault(json!({"method": "DELETE", "path": "*/application_credentials/*", "status": 403}));
+    let run = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    assert!(run.stderr.contains("delete it by hand"), "{}", run.stderr);
+    let orphan = world.keys("analytics");
+    assert_eq!(orphan.len(), 1, "the key whose delete failed is still live");
+
+    world.clear_faults();
+    let working = failing.replace(
+        "cat >/dev/null; exit 3",
+        &format!("cat > {}", sink.display()),
+    );
+    world.write("main.toml", &working);
+    let plan = world.plan();
+    assert!(plan.stdout.contains(UNSETTLED), "{}", plan.stdout);
+    world.apply();
+    world.assert_converged();
+    let keys = world.keys("analytics");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].id, orphan[0].id, "the orphan is gone");
+    let delivered: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sink).unwrap()).unwrap();
+    assert_eq!(delivered["access_key_id"], keys[0].id.as_str());
 }

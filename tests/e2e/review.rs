@@ -361,3 +361,133 @@ fn changes_made_outside_kcform_are_noted() {
     world.apply();
     world.assert_converged();
 }
+
+/// Rewrites the saved plan at `path` with `forge` applied to its plan, and recomputes its
+/// checksum as anyone can (it is unkeyed): what an attacker who can swap the artifact does.
+fn forge(world: &World, path: &str, forge: impl FnOnce(&mut kcform::plan::Plan)) {
+    use kcform::plan::saved::SavedPlan;
+    let path = world.dir.path().join(path);
+    let saved = SavedPlan::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut plan = saved.plan.clone();
+    forge(&mut plan);
+    let forged = SavedPlan::new(
+        plan,
+        saved.config_digest.clone(),
+        saved.projects.clone(),
+        saved.fingerprints.clone(),
+        saved.created_at.clone(),
+    );
+    assert_ne!(forged.checksum, saved.checksum);
+    std::fs::write(&path, forged.to_json()).unwrap();
+    SavedPlan::parse(&std::fs::read_to_string(&path).unwrap())
+        .expect("the forged file passes the file's own checksum check");
+}
+
+/// A delete of a service account, with the remote IDs the attacker looked up.
+fn delete_of(
+    address: kcform::address::Address,
+    account: &kcform::wire::ServiceAccount,
+    project_id: &str,
+) -> kcform::plan::Change {
+    kcform::plan::Change {
+        address,
+        deposed: None,
+        action: kcform::plan::Action::Delete,
+        before: None,
+        after: None,
+        reasons: Vec::new(),
+        remote: kcform::plan::RemoteIds {
+            project_id: Some(project_id.to_string()),
+            service_account_id: Some(account.id.clone()),
+            service_account_email: Some(account.email.clone()),
+            ..Default::default()
+        },
+    }
+}
+
+#[test]
+fn a_forged_plan_that_deletes_a_declared_account_is_refused() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    world
+        .kcform(&["plan", "--out", "review.plan", "."])
+        .expect_code(0);
+    let project_id = world.project_id("analytics");
+    let etl = world
+        .accounts("analytics")
+        .into_iter()
+        .find(|a| a.name == "etl")
+        .unwrap();
+    forge(&world, "review.plan", |plan| {
+        plan.changes.push(delete_of(
+            kcform::address::Address::service_account("analytics", "etl"),
+            &etl,
+            &project_id,
+        ));
+    });
+    let refused = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(4);
+    assert!(
+        refused.stderr.contains("is not the plan kcform derives"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("`delete service_account.analytics/etl`"),
+        "{}",
+        refused.stderr
+    );
+    let names: Vec<String> = world
+        .accounts("analytics")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, vec!["etl".to_string()], "nothing was applied");
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn a_forged_plan_that_reaches_into_an_undeclared_project_is_refused() {
+    let mut world = World::new();
+    with_reporting(&mut world);
+    let payroll = world
+        .block_on(world.api.create_project("payroll", "Payroll", ""))
+        .unwrap();
+    let bob = world
+        .block_on(
+            world
+                .api
+                .create_service_account(&payroll.id, "bob", Status::Active),
+        )
+        .unwrap();
+    world
+        .kcform(&["plan", "--out", "review.plan", "."])
+        .expect_code(0);
+    // The reviewed create of analytics/reporting becomes, under the same address, the delete
+    // of an account in a project the configuration does not declare.
+    forge(&world, "review.plan", |plan| {
+        let index = plan
+            .changes
+            .iter()
+            .position(|c| c.address.to_string() == "service_account.analytics/reporting")
+            .unwrap();
+        plan.changes[index] = delete_of(plan.changes[index].address.clone(), &bob, &payroll.id);
+    });
+    let refused = world
+        .kcform(&["apply", "--plan", "review.plan", "."])
+        .expect_code(4);
+    assert!(
+        refused.stderr.contains("is not the plan kcform derives"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(world.accounts("payroll").len(), 1, "bob is still there");
+    assert_eq!(world.accounts("analytics").len(), 1, "nothing was applied");
+    world.apply();
+    world.assert_converged();
+    assert_eq!(world.accounts("payroll").len(), 1);
+}
