@@ -105,8 +105,11 @@ pub struct Options {
     pub cases: Vec<String>,
     /// Scale of `apply-rate-limited`.
     pub rate_scale: Scale,
-    /// Requests per second the emulator allows in `apply-rate-limited`.
+    /// Requests per second the emulator allows in `apply-rate-limited` and
+    /// `apply-rate-burst`.
     pub rate: u32,
+    /// Scale of `apply-rate-burst`.
+    pub burst_scale: Scale,
     /// Runs of each plan case; the one with the median wall time is reported.
     pub runs: usize,
     /// The kcform binary.
@@ -116,7 +119,19 @@ pub struct Options {
 }
 
 /// Every case, in the order they run.
-pub const CASES: [&str; 4] = ["plan", "plan-drift", "apply", "apply-rate-limited"];
+pub const CASES: [&str; 5] = [
+    "plan",
+    "plan-drift",
+    "apply",
+    "apply-rate-limited",
+    "apply-rate-burst",
+];
+
+/// The burst of `apply-rate-burst`: the first service-account creates are refused with this
+/// `Retry-After`.
+pub const BURST_RETRY_AFTER_S: u64 = 2;
+/// How many creates the burst refuses.
+pub const BURST_COUNT: u64 = 10;
 
 /// One measured case.
 #[derive(Debug, Clone)]
@@ -141,6 +156,9 @@ pub struct CaseResult {
     pub peak_rss_mb: f64,
     /// kcform's exit code.
     pub exit_code: i32,
+    /// For the rate-limited cases: the share of the rate limit kcform reached (requests the
+    /// server accepted per second of the time it allowed requests, ÷ the limit).
+    pub limit_share: Option<f64>,
     /// kcform's standard output.
     pub stdout: String,
     /// kcform's standard error.
@@ -150,8 +168,11 @@ pub struct CaseResult {
 impl CaseResult {
     /// The machine-readable line.
     pub fn line(&self) -> String {
+        let share = self
+            .limit_share
+            .map_or(String::new(), |share| format!(" limit_share={share:.3}"));
         format!(
-            "bench case={} objects={} requests={} min_requests={} wall_ms={} bound_ms={} cpu_ms={} peak_rss_mb={:.1}",
+            "bench case={} objects={} requests={} min_requests={} wall_ms={} bound_ms={} cpu_ms={} peak_rss_mb={:.1}{share}",
             self.name,
             self.objects,
             self.requests,
@@ -186,11 +207,11 @@ pub fn parse_line(line: &str) -> Option<Vec<(String, String)>> {
         })
         .collect::<Option<_>>()?;
     let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-    if names != FIELDS {
+    if names != FIELDS && names[..] != [&FIELDS[..], &["limit_share"]].concat()[..] {
         return None;
     }
     for (key, value) in &pairs[1..] {
-        let numeric = if key == "peak_rss_mb" {
+        let numeric = if key == "peak_rss_mb" || key == "limit_share" {
             value.parse::<f64>().is_ok()
         } else {
             value.parse::<u64>().is_ok()
@@ -311,11 +332,11 @@ impl Bench {
         format!("{}{path}", self.emulator().base_url())
     }
 
-    fn faults(&self, rule: Option<serde_json::Value>) -> Result<(), BenchError> {
+    fn faults(&self, rules: &[serde_json::Value]) -> Result<(), BenchError> {
         self.runtime.block_on(async {
             let clear = self.http.delete(self.url("/_emulator/faults")).send().await;
             clear.map_err(|e| fail("clear faults", e))?;
-            if let Some(rule) = rule {
+            for rule in rules {
                 let answer = self
                     .http
                     .post(self.url("/_emulator/faults"))
@@ -433,7 +454,7 @@ impl Bench {
         })
     }
 
-    /// Runs `kcform` in `dir` with `args` while `rule` is in force and measures it.
+    /// Runs `kcform` in `dir` with `args` while `rules` are in force and measures it.
     #[allow(clippy::too_many_arguments)]
     fn measure(
         &self,
@@ -441,12 +462,12 @@ impl Bench {
         name: &str,
         dir: &Path,
         args: &[&str],
-        rule: serde_json::Value,
+        rules: &[serde_json::Value],
         objects: usize,
         min_requests: usize,
         bound_ms: u64,
     ) -> Result<CaseResult, BenchError> {
-        self.faults(Some(rule))?;
+        self.faults(rules)?;
         let before = self.stats()?.stats;
         let admin = self.emulator().admin_credential().clone();
         let out_path = dir.join(format!(".bench-{name}.stdout"));
@@ -470,7 +491,7 @@ impl Bench {
         let usage = wait_with_usage(child.id()).map_err(|e| fail("wait4", e))?;
         let wall = started.elapsed();
         let after = self.stats()?.stats;
-        self.faults(None)?;
+        self.faults(&[])?;
         Ok(CaseResult {
             name: name.to_string(),
             objects,
@@ -482,6 +503,7 @@ impl Bench {
             cpu_ms: usage.cpu.as_millis() as u64,
             peak_rss_mb: usage.peak_rss_kb as f64 / 1024.0,
             exit_code: usage.exit_code,
+            limit_share: None,
             stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
             stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
         })
@@ -650,7 +672,7 @@ pub fn run(
                         label,
                         config.path(),
                         &["plan", "."],
-                        latency_rule(options.latency_ms),
+                        &[latency_rule(options.latency_ms)],
                         scale.objects(),
                         min,
                         bound,
@@ -696,7 +718,7 @@ pub fn run(
             "apply",
             dir.path(),
             &["apply", "--auto-approve", "."],
-            latency_rule(options.latency_ms),
+            &[latency_rule(options.latency_ms)],
             scale.objects(),
             min,
             bound_ms(min, options.latency_ms, options.parallelism),
@@ -706,30 +728,88 @@ pub fn run(
     }
 
     if wants("apply-rate-limited") {
-        let scale = options.rate_scale;
         progress(&format!("apply from empty at {} requests/s", options.rate));
-        let bench = Bench::start()?;
-        let dir = tempfile::tempdir().map_err(|e| fail("temp dir", e))?;
-        write_config(dir.path(), scale, options.parallelism)?;
-        let min = scale.apply_min_requests();
-        let by_latency = bound_ms(min, options.latency_ms, options.parallelism);
-        let by_rate = (min as u64 * 1000).div_ceil(u64::from(options.rate.max(1)));
-        let rule =
-            serde_json::json!({"latency_ms": options.latency_ms, "rate_limit": options.rate});
-        let result = bench.measure(
-            &options.kcform,
-            "apply-rate-limited",
-            dir.path(),
-            &["apply", "--auto-approve", "."],
-            rule,
-            scale.objects(),
-            min,
-            by_latency.max(by_rate),
+        let mut result =
+            rate_limited_apply(options, "apply-rate-limited", options.rate_scale, None)?;
+        result.limit_share = Some(limit_share(&result, options.rate, 0, 0));
+        results.push(result);
+    }
+
+    if wants("apply-rate-burst") {
+        progress(&format!(
+            "apply from empty at {} requests/s after a burst of {BURST_COUNT} 429s",
+            options.rate
+        ));
+        // Account creates run `parallelism` at once: the burst refuses a whole round.
+        let burst = serde_json::json!({
+            "method": "POST",
+            "path": "/identity/v3/projects/*/service_accounts",
+            "status": 429,
+            "retry_after": BURST_RETRY_AFTER_S,
+            "count": BURST_COUNT,
+        });
+        let mut result = rate_limited_apply(
+            options,
+            "apply-rate-burst",
+            options.burst_scale,
+            Some(burst),
         )?;
-        expect_success(&result)?;
+        result.limit_share = Some(limit_share(
+            &result,
+            options.rate,
+            BURST_COUNT,
+            BURST_RETRY_AFTER_S * 1000,
+        ));
         results.push(result);
     }
     Ok(results)
+}
+
+/// An apply from empty at `scale` against the emulator's rate limit (and `burst`, if any),
+/// with the case's latency on every request.
+fn rate_limited_apply(
+    options: &Options,
+    name: &str,
+    scale: Scale,
+    burst: Option<serde_json::Value>,
+) -> Result<CaseResult, BenchError> {
+    let bench = Bench::start()?;
+    let dir = tempfile::tempdir().map_err(|e| fail("temp dir", e))?;
+    write_config(dir.path(), scale, options.parallelism)?;
+    let min = scale.apply_min_requests();
+    let by_latency = bound_ms(min, options.latency_ms, options.parallelism);
+    let by_rate = (min as u64 * 1000).div_ceil(u64::from(options.rate.max(1)));
+    let pause = if burst.is_some() {
+        BURST_RETRY_AFTER_S * 1000
+    } else {
+        0
+    };
+    let mut rules =
+        vec![serde_json::json!({"latency_ms": options.latency_ms, "rate_limit": options.rate})];
+    rules.extend(burst);
+    let result = bench.measure(
+        &options.kcform,
+        name,
+        dir.path(),
+        &["apply", "--auto-approve", "."],
+        &rules,
+        scale.objects(),
+        min,
+        by_latency.max(by_rate) + pause,
+    )?;
+    expect_success(&result)?;
+    Ok(result)
+}
+
+/// The share of the rate limit a run reached: the requests the server accepted (neither
+/// refused by the limit nor by the `refused` injected ones) per second of the run, less the
+/// `paused_ms` the server asked for, ÷ `rate`.
+fn limit_share(result: &CaseResult, rate: u32, refused: u64, paused_ms: u64) -> f64 {
+    let accepted = result
+        .requests
+        .saturating_sub(result.rate_limited + refused) as f64;
+    let allowed_ms = result.wall_ms.saturating_sub(paused_ms).max(1) as f64;
+    accepted * 1000.0 / allowed_ms / f64::from(rate.max(1))
 }
 
 /// Options from the environment (`KCFORM_BENCH_*`, see README), with these defaults.
@@ -749,6 +829,9 @@ pub fn options_from_env(kcform: PathBuf) -> Result<Options, BenchError> {
     let rate_scale =
         Scale::parse(&var("KCFORM_BENCH_RATE_SCALE").unwrap_or_else(|| "10x20x2".into()))
             .map_err(BenchError)?;
+    let burst_scale =
+        Scale::parse(&var("KCFORM_BENCH_BURST_SCALE").unwrap_or_else(|| "1x500x1".into()))
+            .map_err(BenchError)?;
     let cases: Vec<String> = match var("KCFORM_BENCH_CASES") {
         Some(list) => list.split(',').map(|c| c.trim().to_string()).collect(),
         None => CASES.iter().map(|c| c.to_string()).collect(),
@@ -766,6 +849,7 @@ pub fn options_from_env(kcform: PathBuf) -> Result<Options, BenchError> {
         cases,
         rate_scale,
         rate: number("KCFORM_BENCH_RATE", 200)?.max(1) as u32,
+        burst_scale,
         runs: number("KCFORM_BENCH_RUNS", 5)?.max(1) as usize,
         kcform: var("KCFORM_BENCH_BIN").map_or(kcform, PathBuf::from),
         compare: var("KCFORM_BENCH_COMPARE").map(PathBuf::from),

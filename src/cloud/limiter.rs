@@ -9,15 +9,23 @@
 //! `1 / limit` (additive increase: about one more request in flight per round trip), back up
 //! to `parallelism`.
 //!
-//! Against a per-second rate limit, concurrency alone would alternate bursts and pauses. So the
-//! first 429 of a round also sets a pace: 90% of the successes counted over the last second,
-//! with request starts spread evenly at that rate, which keeps the client under the server's
-//! limit without further refusals; each success then raises the pace a little (by one request
-//! per second per second, or 5% per second when that is more), so it creeps back up and finds
-//! the limit again if it rises. The rate at which the server refused is remembered as its
-//! ceiling: within 5% of it the pace creeps up only by 0.2% per second, because every refusal
-//! costs a whole `Retry-After` pause; so a steady limit is met at about 95% or more of its rate,
-//! and a risen one is still found, slowly.
+//! A single burst of 429s is answered by that alone: once its `Retry-After` has passed, the
+//! client goes on at the concurrency it has left, which grows back within a round trip or two,
+//! so a short burst (at the start of an apply, or anywhere) costs its pause and no more.
+//!
+//! Against a per-second rate limit, concurrency alone would alternate bursts and pauses. So
+//! when refusals recur — a 429 within [`RECUR_WINDOW`] of the end of the previous pause — the
+//! client also sets a pace: 90% of the successes counted over the last second (when there are
+//! at least [`MIN_SAMPLES`] of them; fewer say nothing about the server's rate), with request
+//! starts spread evenly at that rate. A 429 while paced means the pace was above the server's
+//! rate: that pace becomes the ceiling, and the pace drops to 90% of it. Each success raises the
+//! pace (by 20% per second, or one request per second when that is more) up to 95% of the
+//! ceiling, and above that only by 0.2% per second, because every refusal costs a whole
+//! `Retry-After` pause; so a steady limit is met at about 95% of its rate, and a risen one is
+//! still found, slowly. A pace that no longer binds — no refusal for [`PACE_RELEASE`] and more
+//! than twice the rate actually reached — is dropped, and a ceiling is forgotten after
+//! [`CEILING_MEMORY`] without a refusal, so an apply regains the whole throughput the server
+//! allows once it stops refusing.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,17 +36,28 @@ use tokio::time::Instant;
 
 /// Lowest limit the decrease goes to.
 const MIN_LIMIT: f64 = 1.0;
-/// Share of the observed rate the pace is set to after a 429.
+/// Lowest pace (requests per second).
+const MIN_PACE: f64 = 1.0;
+/// Share of the observed rate (or of the refused pace) the pace is set to after a 429.
 const PACE_SHARE: f64 = 0.9;
-/// Least a success raises the pace by (requests per second): at a pace `p` the pace grows by
-/// at least `p · PACE_STEP` per second, 5%, and by one request per second when that is more.
-const PACE_STEP: f64 = 0.05;
-/// Share of the ceiling (the rate of the last refusal) above which the pace only creeps.
+/// Least a success raises the pace by: at a pace `p` the pace grows by `p · PACE_STEP` per
+/// second (20%), and by one request per second when that is more.
+const PACE_STEP: f64 = 0.2;
+/// Share of the ceiling (the pace of the last refusal) above which the pace only creeps.
 const CEILING_SHARE: f64 = 0.95;
 /// How much a success raises the pace near the ceiling: 0.2% per second.
 const CREEP_STEP: f64 = 0.002;
 /// Window over which successes are counted to estimate the server's rate.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// Fewest successes in [`RATE_WINDOW`] that say something about the server's rate.
+pub const MIN_SAMPLES: usize = 5;
+/// A 429 this soon after the previous pause ended means refusals recur: a rate limit, not a
+/// burst.
+pub const RECUR_WINDOW: Duration = Duration::from_secs(3);
+/// A pace is dropped when it has not been refused for this long and no longer binds.
+pub const PACE_RELEASE: Duration = Duration::from_secs(10);
+/// A ceiling is forgotten when it has not been refused for this long.
+pub const CEILING_MEMORY: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 struct State {
@@ -52,10 +71,14 @@ struct State {
     epoch: u64,
     /// No new request starts before this instant (the server's `Retry-After`).
     resume_at: Option<Instant>,
-    /// Requests per second, once a 429 has been seen.
+    /// Requests per second, while refusals recur.
     pace: Option<f64>,
-    /// Successes per second counted when the server last refused one.
+    /// The pace at which the server last refused a request.
     ceiling: Option<f64>,
+    /// When the server last refused a request.
+    refused_at: Option<Instant>,
+    /// When the pause of the last refusal ended (or ends).
+    paused_until: Option<Instant>,
     /// When the next request may start under `pace`.
     next_start: Option<Instant>,
     /// When recent requests succeeded (the last [`RATE_WINDOW`]).
@@ -89,6 +112,8 @@ impl Limiter {
                 resume_at: None,
                 pace: None,
                 ceiling: None,
+                refused_at: None,
+                paused_until: None,
                 next_start: None,
                 recent: VecDeque::new(),
             })),
@@ -166,13 +191,43 @@ impl Limiter {
     }
 }
 
+impl State {
+    /// Successes counted over the last [`RATE_WINDOW`].
+    fn observed(&mut self, now: Instant) -> usize {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > RATE_WINDOW)
+        {
+            self.recent.pop_front();
+        }
+        self.recent.len()
+    }
+}
+
 impl Permit {
     /// The request succeeded (or failed for a reason that says nothing about load): grow the
-    /// limit by `1 / limit`, up to the maximum.
+    /// limit by `1 / limit`, up to the maximum, and the pace as the module says.
     pub fn succeeded(&self) {
         let mut state = self.limiter.lock();
         let max = state.max as f64;
         state.limit = (state.limit + 1.0 / state.limit.max(MIN_LIMIT)).min(max);
+        let now = Instant::now();
+        state.recent.push_back(now);
+        let observed = state.observed(now) as f64;
+        let quiet = state
+            .refused_at
+            .map_or(Duration::MAX, |at| now.duration_since(at));
+        if quiet >= CEILING_MEMORY {
+            state.ceiling = None;
+        }
+        if let Some(pace) = state.pace
+            && quiet >= PACE_RELEASE
+            && pace > 2.0 * observed
+        {
+            state.pace = None;
+            state.next_start = None;
+        }
         let ceiling = state.ceiling;
         if let Some(pace) = state.pace.as_mut() {
             let near_ceiling = ceiling.is_some_and(|c| *pace >= c * CEILING_SHARE);
@@ -182,35 +237,37 @@ impl Permit {
                 (1.0 / *pace).max(PACE_STEP)
             };
         }
-        let now = Instant::now();
-        state.recent.push_back(now);
-        while state
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > RATE_WINDOW)
-        {
-            state.recent.pop_front();
-        }
     }
 
     /// The server refused the request as too many (429): halve the limit unless a request
-    /// sent after this one's start already did, and pause every request for `retry_after`.
+    /// sent after this one's start already did, pace the requests as the module says, and
+    /// pause every request for `retry_after`.
     pub fn throttled(&self, retry_after: Option<Duration>) {
         let mut state = self.limiter.lock();
+        let now = Instant::now();
         if state.epoch == self.epoch {
             state.limit = (state.limit / 2.0).max(MIN_LIMIT);
             state.epoch += 1;
-            let now = Instant::now();
-            let observed = state
-                .recent
-                .iter()
-                .filter(|t| now.duration_since(**t) <= RATE_WINDOW)
-                .count() as f64;
-            state.pace = Some((observed * PACE_SHARE).max(MIN_LIMIT));
-            state.ceiling = Some(observed.max(MIN_LIMIT));
+            let recurring = state
+                .paused_until
+                .is_some_and(|end| now <= end + RECUR_WINDOW);
+            let observed = state.observed(now);
+            match state.pace {
+                Some(pace) => {
+                    state.ceiling = Some(pace);
+                    state.pace = Some((pace * PACE_SHARE).max(MIN_PACE));
+                }
+                None if recurring && observed >= MIN_SAMPLES => {
+                    state.pace = Some((observed as f64 * PACE_SHARE).max(MIN_PACE));
+                }
+                None => {}
+            }
+            state.refused_at = Some(now);
         }
+        let end = now + retry_after.unwrap_or_default();
+        state.paused_until = Some(state.paused_until.map_or(end, |current| current.max(end)));
         if let Some(wait) = retry_after {
-            let at = Instant::now() + wait;
+            let at = now + wait;
             state.resume_at = Some(state.resume_at.map_or(at, |current| current.max(at)));
         }
     }
@@ -265,27 +322,110 @@ mod tests {
         assert_eq!(limiter.limit(), 8, "grows back, never above the maximum");
     }
 
-    #[tokio::test]
-    async fn after_a_429_the_pace_stays_just_under_the_rate_that_was_refused() {
-        let limiter = Limiter::new(8);
-        let permit = limiter.acquire().await;
-        for _ in 0..100 {
+    fn pace(limiter: &Limiter) -> Option<f64> {
+        limiter.lock().pace
+    }
+
+    /// `n` successes spread evenly over `over`, in the paused test clock.
+    async fn successes(permit: &Permit, n: u32, over: Duration) {
+        for _ in 0..n {
+            permit.succeeded();
+            tokio::time::advance(over / n).await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_single_burst_costs_its_pause_and_no_more() {
+        let limiter = Limiter::new(10);
+        let first = limiter.acquire().await;
+        first.succeeded();
+        drop(first);
+        // Three requests of the first round refused with Retry-After: 2 (the repro).
+        let round: Vec<Permit> =
+            futures_util::future::join_all((0..10).map(|_| limiter.acquire())).await;
+        for permit in &round[..3] {
+            permit.throttled(Some(Duration::from_secs(2)));
+        }
+        for permit in &round[3..] {
             permit.succeeded();
         }
-        permit.throttled(None);
-        let pace = |l: &Limiter| l.lock().pace.expect("paced after a 429");
-        assert!((pace(&limiter) - 90.0).abs() < 1e-9, "90% of the 100 seen");
-        // Ten seconds' worth of successes at about that pace: it climbs fast to 95 of the
-        // 100, then only creeps.
-        for _ in 0..950 {
-            permit.succeeded();
+        drop(round);
+        assert_eq!(pace(&limiter), None, "a burst sets no pace");
+        let started = Instant::now();
+        // 60 more requests, as many at once as the limiter lets through, each taking 20 ms.
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..60 {
+            let limiter = limiter.clone();
+            requests.spawn(async move {
+                let permit = limiter.acquire().await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                permit.succeeded();
+            });
         }
-        let after = pace(&limiter);
-        assert!(after >= 95.0, "climbed back near the ceiling: {after}");
+        requests.join_all().await;
+        let took = started.elapsed();
         assert!(
-            after < 97.5,
-            "but stays under the rate that was refused: {after}"
+            took < Duration::from_millis(2300),
+            "the pause and a few round trips, not a crawl: {took:?}"
         );
+        assert_eq!(pace(&limiter), None);
+        assert_eq!(limiter.limit(), 10, "the concurrency grew back");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recurring_refusals_pace_at_the_rate_the_server_allowed() {
+        let limiter = Limiter::new(10);
+        let permit = limiter.acquire().await;
+        // 200 successes in 0.4 s, then a refusal: the first, so no pace yet.
+        successes(&permit, 200, Duration::from_millis(400)).await;
+        permit.throttled(Some(Duration::from_secs(1)));
+        assert_eq!(pace(&limiter), None);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Another 200 in the next 0.4 s, refused again: a rate limit of ~200 per second.
+        let permit = limiter.acquire().await;
+        successes(&permit, 200, Duration::from_millis(400)).await;
+        permit.throttled(Some(Duration::from_secs(1)));
+        let paced = pace(&limiter).expect("refusals recur: paced");
+        assert!((170.0..=190.0).contains(&paced), "90% of ~200: {paced}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_while_paced_sets_the_ceiling_and_the_pace_then_creeps_below_it() {
+        let limiter = Limiter::new(10);
+        let permit = limiter.acquire().await;
+        limiter.lock().pace = Some(100.0);
+        permit.throttled(None);
+        assert_eq!(limiter.lock().ceiling, Some(100.0));
+        assert!((pace(&limiter).unwrap() - 90.0).abs() < 1e-9);
+        drop(permit);
+        // Ten seconds at about that pace: it climbs fast to 95 of the 100, then only creeps.
+        let permit = limiter.acquire().await;
+        successes(&permit, 950, Duration::from_secs(10)).await;
+        let after = pace(&limiter).unwrap();
+        assert!(after >= 95.0, "climbed back near the ceiling: {after}");
+        assert!(after < 97.5, "but stays under the refused pace: {after}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pace_that_no_longer_binds_is_dropped() {
+        let limiter = Limiter::new(10);
+        let permit = limiter.acquire().await;
+        successes(&permit, 50, Duration::from_millis(500)).await;
+        permit.throttled(None);
+        drop(permit);
+        tokio::time::advance(Duration::from_millis(100)).await;
+        let permit = limiter.acquire().await;
+        successes(&permit, 50, Duration::from_millis(500)).await;
+        permit.throttled(None);
+        let set = pace(&limiter).expect("paced");
+        // Without refusals the pace climbs by a fifth per second...
+        successes(&permit, 20, Duration::from_secs(1)).await;
+        let climbed = pace(&limiter).unwrap();
+        assert!(climbed > set, "{set} -> {climbed}");
+        // ...and once it has not been refused for a while and binds nothing, it is gone.
+        tokio::time::advance(PACE_RELEASE).await;
+        permit.succeeded();
+        assert_eq!(pace(&limiter), None);
     }
 
     #[tokio::test]

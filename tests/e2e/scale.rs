@@ -14,6 +14,7 @@ fn options(cases: &[&str]) -> Options {
         cases: cases.iter().map(|c| c.to_string()).collect(),
         rate_scale: Scale::parse("1x60x2").unwrap(),
         rate: 60,
+        burst_scale: Scale::parse("1x40x1").unwrap(),
         runs: 1,
         kcform: env!("CARGO_BIN_EXE_kcform").into(),
         compare: None,
@@ -74,8 +75,20 @@ fn the_scale_harness_runs_every_case_at_a_small_scale() {
 
 #[test]
 fn an_apply_against_a_rate_limit_finishes_close_to_the_limit() {
-    let options = options(&["apply-rate-limited"]);
+    let options = options(&["apply-rate-limited", "apply-rate-burst"]);
     let results = harness::run(&options, &mut |_| {}).expect("the harness runs");
+    let burst = &results[1];
+    assert_eq!(burst.name, "apply-rate-burst");
+    assert_eq!(burst.exit_code, 0, "{}", burst.stderr);
+    let share = burst.limit_share.expect("a rate case reports its share");
+    assert!(
+        harness::parse_line(&burst.line()).is_some_and(|f| f.last().unwrap().0 == "limit_share"),
+        "{}",
+        burst.line()
+    );
+    // After the burst's pause, the apply must get back to the limit, not crawl at the pace
+    // of the few requests that had succeeded before the burst.
+    assert!(share >= 0.6, "{}", burst.line());
     let result = &results[0];
     assert_eq!(result.exit_code, 0, "{}", result.stderr);
     assert!(!result.stdout.contains("failed"), "{}", result.stdout);
