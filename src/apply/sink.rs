@@ -1,15 +1,29 @@
 //! Secret delivery: where a new access key's secret goes, once, before its create counts as
 //! done — a file `<dir>/<project>/<sa>/<key>.json` (0600 in 0700 directories, written
 //! atomically) or a command that gets the secret JSON on stdin. Nothing else ever sees it.
+//!
+//! A command's delivery succeeds when the command exits 0 within [`COMMAND_TIMEOUT`]; kcform
+//! waits for its exit, not for its output pipes to close, so a background process it leaves
+//! behind holding them open changes nothing. It runs in a process group of its own, which is
+//! killed if it is still running at the timeout or when the apply aborts (`sink/command.rs`).
+//! When it fails, the error — which goes to the terminal and into the journal record — quotes
+//! only the first non-blank line of the command's stderr, cut to 200 characters, after the
+//! secret has been scrubbed from it in every common encoding (plain, JSON-escaped,
+//! percent-encoded, hex, standard and URL-safe base64: `sink/redact.rs`); the rest of stderr
+//! is dropped, and stdout is discarded unread.
+
+mod command;
+mod redact;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::AsyncWriteExt as _;
 
 use crate::secret::Secret;
+
+pub use command::kill_running;
 
 /// How long a delivery command may run before delivery counts as failed.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -87,7 +101,7 @@ pub enum DeliveryError {
     Command {
         /// argv[0].
         program: String,
-        /// What went wrong (its exit status and stderr, secret scrubbed).
+        /// What went wrong (its exit status and the first line of its stderr, secret scrubbed).
         problem: String,
     },
 }
@@ -135,7 +149,16 @@ impl Sink {
                 })?
                 .map_err(|source| DeliveryError::File { path, source })
             }
-            Sink::Command { argv, cwd } => run_command(argv, cwd, document).await,
+            Sink::Command { argv, cwd } => {
+                command::run(
+                    argv,
+                    cwd,
+                    &document.to_json(),
+                    document.secret_access_key.expose(),
+                    COMMAND_TIMEOUT,
+                )
+                .await
+            }
         }
     }
 
@@ -204,55 +227,6 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn run_command(
-    argv: &[String],
-    cwd: &Path,
-    document: &SecretDocument,
-) -> Result<(), DeliveryError> {
-    let program = argv.first().cloned().unwrap_or_default();
-    let fail = |problem: String| DeliveryError::Command {
-        program: program.clone(),
-        problem,
-    };
-    let mut child = tokio::process::Command::new(&program)
-        .args(&argv[1..])
-        .current_dir(cwd)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| fail(format!("could not start: {e}")))?;
-    let json = document.to_json();
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(json.as_bytes())
-            .await
-            .map_err(|e| fail(format!("did not accept the secret on stdin: {e}")))?;
-    }
-    let output = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
-        .await
-        .map_err(|_| {
-            fail(format!(
-                "did not finish within {}s",
-                COMMAND_TIMEOUT.as_secs()
-            ))
-        })?
-        .map_err(|e| fail(format!("failed: {e}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    // A careless command may echo its input: scrub the secret before quoting its stderr.
-    let stderr = String::from_utf8_lossy(&output.stderr)
-        .replace(document.secret_access_key.expose(), "<redacted>");
-    let stderr = stderr.trim();
-    Err(fail(if stderr.is_empty() {
-        format!("exited with {}", output.status)
-    } else {
-        format!("exited with {}: {stderr}", output.status)
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +281,192 @@ mod tests {
         let error = sink.deliver(&document()).await.unwrap_err().to_string();
         assert!(error.contains("exit status: 3"), "{error}");
         assert!(!error.contains("very-secret"), "{error}");
+    }
+
+    fn command(script: &str, dir: &Path) -> Sink {
+        Sink::Command {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            cwd: dir.to_path_buf(),
+        }
+    }
+
+    /// A realistic secret (the emulator's are 64 hex characters).
+    fn hex_document() -> SecretDocument {
+        SecretDocument {
+            secret_access_key: Secret::new(
+                "3f9a1c7e5b2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d",
+            ),
+            ..document()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_that_leaves_a_background_process_holding_stderr_is_done_when_it_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("got.json");
+        let sink = command(
+            &format!("cat > '{}'; (sleep 30 &); exit 0", out.display()),
+            dir.path(),
+        );
+        let started = std::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(20), sink.deliver(&document()))
+            .await
+            .expect("delivery waited for the background process's pipe")
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(json["secret_access_key"], "very-secret");
+
+        // A failing one is reported as quickly, with what it printed before it exited.
+        let sink = command(
+            "cat > /dev/null; (sleep 30 &); echo vault is sealed >&2; exit 2",
+            dir.path(),
+        );
+        let started = std::time::Instant::now();
+        let error = tokio::time::timeout(Duration::from_secs(20), sink.deliver(&document()))
+            .await
+            .expect("delivery waited for the background process's pipe")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            error.ends_with("exited with exit status: 2: vault is sealed"),
+            "{error}"
+        );
+    }
+
+    /// The state of a process (`R`, `S`, `Z`…), or `None` once it is gone.
+    #[cfg(target_os = "linux")]
+    fn process_state(pid: &str) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?.1.trim_start().chars().next()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_command_that_hangs_is_killed_with_its_process_group_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("child.pid");
+        let argv = vec![
+            "sh".into(),
+            "-c".into(),
+            format!(
+                "cat > /dev/null; sleep 30 & echo $! > '{}'; echo waiting for unseal >&2; wait",
+                pid_file.display()
+            ),
+        ];
+        let started = std::time::Instant::now();
+        let error = command::run(
+            &argv,
+            dir.path(),
+            &document().to_json(),
+            "very-secret",
+            Duration::from_millis(1500),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            error,
+            "secret delivery command `sh` did not finish within 1.5s and was killed: waiting for unseal"
+        );
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let pid = pid.trim();
+        let mut state = process_state(pid);
+        for _ in 0..40 {
+            if matches!(state, None | Some('Z')) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            state = process_state(pid);
+        }
+        assert!(
+            matches!(state, None | Some('Z')),
+            "the command's background process {pid} still runs ({state:?})"
+        );
+    }
+
+    /// The process group of a process, from its `/proc/<pid>/stat`.
+    #[cfg(target_os = "linux")]
+    fn process_group(stat: &str) -> String {
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        fields[2].to_string()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_command_runs_in_a_process_group_of_its_own_out_of_reach_of_the_terminals_ctrl_c() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("stat");
+        let sink = command(
+            &format!("cat > /dev/null; cat /proc/$$/stat > '{}'", out.display()),
+            dir.path(),
+        );
+        sink.deliver(&document()).await.unwrap();
+        let stat = std::fs::read_to_string(&out).unwrap();
+        let pid = stat.split_whitespace().next().unwrap().to_string();
+        assert_eq!(process_group(&stat), pid, "{stat}");
+        let ours = std::fs::read_to_string("/proc/self/stat").unwrap();
+        assert_ne!(process_group(&ours), pid);
+    }
+
+    #[tokio::test]
+    async fn a_command_printing_the_secret_base64_encoded_leaves_no_trace_of_it_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let document = hex_document();
+        let secret = document.secret_access_key.expose().to_string();
+        let sink = command("base64 >&2; exit 1", dir.path());
+        let error = sink.deliver(&document).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("exited with exit status: 1: "), "{text}");
+        assert!(text.contains(redact::REDACTED), "{text}");
+        // Any run of 8 characters of the secret in any encoding would be a trace of it.
+        let json = serde_json::to_string(&secret).unwrap();
+        let mut encodings = vec![
+            secret.clone(),
+            secret.to_uppercase(),
+            hex::encode(&secret),
+            json[1..json.len() - 1].to_string(),
+        ];
+        for offset in 0..3 {
+            // The secret's bytes at each alignment in a longer base64 stream, without the
+            // characters that also carry neighbouring bytes.
+            let mut bytes = vec![b'x'; offset];
+            bytes.extend_from_slice(secret.as_bytes());
+            let encoded = redact::base64(&bytes, redact::STANDARD);
+            encodings.push(encoded[(8 * offset).div_ceil(6)..8 * bytes.len() / 6].to_string());
+        }
+        for encoding in &encodings {
+            for window in encoding.as_bytes().windows(8) {
+                let window = std::str::from_utf8(window).unwrap();
+                assert!(
+                    !text.contains(window),
+                    "{window:?} of {encoding:?} in: {text}"
+                );
+            }
+        }
+        // What the command printed is base64 of the whole document over several lines; only
+        // (part of) the first is quoted.
+        assert!(text.len() < 300, "{text}");
     }
 
     #[tokio::test]
