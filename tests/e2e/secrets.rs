@@ -1,6 +1,6 @@
 //! Secret delivery at its edges: a `[secrets] command` that leaves a background process
-//! holding its output open, one that prints the secret (encoded) on stderr, and a secrets
-//! directory that is not safe to write to.
+//! holding its output open, one that prints the secret (encoded) on stderr, and a symbolic
+//! link inside the secrets directory.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -154,4 +154,54 @@ fn a_failing_secrets_command_that_prints_the_secret_base64_encoded_leaves_no_tra
     world.write("main.toml", &command("cat > \"$0/vault.json\"", &dir));
     world.apply();
     world.assert_converged();
+}
+
+#[test]
+fn a_symlink_in_the_secrets_directory_fails_that_delivery_and_leaves_no_key_without_its_secret() {
+    let mut world = World::new();
+    world.write("main.toml", KEY);
+    let secrets = world.dir.path().join(".kcform/secrets");
+    let elsewhere = world.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, secrets.join("analytics")).unwrap();
+
+    let failed = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    let line = failed
+        .stderr
+        .lines()
+        .find(|line| {
+            line.trim_start().starts_with("failed") && line.contains("access_key.analytics/etl/ci")
+        })
+        .unwrap_or_else(|| panic!("the key's operation did not fail:\n{}", failed.stderr));
+    assert!(
+        line.contains(".kcform/secrets/analytics is a symbolic link, and kcform follows none from the secrets directory down"),
+        "{line}"
+    );
+    assert!(line.contains("the new key was deleted again"), "{line}");
+    assert!(
+        world.keys("analytics").is_empty(),
+        "no key without a delivered secret may remain"
+    );
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing was written where the link points"
+    );
+
+    std::fs::remove_file(secrets.join("analytics")).unwrap();
+    world.apply();
+    world.assert_converged();
+    world.assert_delivered("analytics", &["etl".to_string()], 1);
+    let file = world.secret_file("analytics", "etl", "ci");
+    assert_eq!(
+        issue_token(
+            &world.endpoint(),
+            file["access_key_id"].as_str().unwrap(),
+            file["secret_access_key"].as_str().unwrap(),
+        ),
+        201
+    );
 }
