@@ -2,7 +2,9 @@
 //! (`.kcform/journal/<timestamp>-<lock id>.json`, or `prefix/journal/…` on S3): who applied,
 //! when, with which kcform, the plan's checksum, and every operation with its outcome and the
 //! remote IDs involved. It is an audit trail; it never holds a secret (operations carry IDs and
-//! API messages only, and a key's secret never enters an [`OperationReport`]).
+//! API messages only, and a key's secret never enters an [`OperationReport`]; a failed
+//! `[secrets] command` is quoted by one line of its stderr, with the secret scrubbed from it in
+//! its common encodings — see `apply::sink`).
 
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -264,6 +264,8 @@ fn watch_interrupts(stop: Arc<AtomicBool>) {
             "\nInterrupt received: no new operations start; waiting for the running ones. Press Ctrl-C again to abort at once."
         );
         if tokio::signal::ctrl_c().await.is_ok() {
+            // Delivery commands run in process groups of their own, out of the terminal's reach.
+            crate::apply::sink::kill_running();
             eprintln!("Aborted; run `kcform plan` to see what was done.");
             std::process::exit(130);
         }

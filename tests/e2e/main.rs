@@ -20,3 +20,4 @@ mod review;
 mod roles;
 mod safety;
 mod scale;
+mod secrets;

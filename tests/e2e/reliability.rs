@@ -266,11 +266,22 @@ fn a_key_whose_delivery_was_aborted_is_replaced_by_the_next_apply() {
     }
     let run = world.finish(child);
     assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
-    // A terminal's Ctrl-C reaches the delivery command too (same process group); `kill` above
-    // reached only kcform, so end the command the way the terminal would have.
-    let _ = std::process::Command::new("pkill")
-        .args(["-TERM", "-f", &marker.display().to_string()])
-        .status();
+    // The delivery command runs in a process group of its own, out of the terminal's reach:
+    // the abort kills it.
+    let mut running = true;
+    for _ in 0..40 {
+        running = std::process::Command::new("pgrep")
+            .args(["-f", &marker.display().to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if !running {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!running, "the delivery command outlived the abort");
     let orphan = world.keys("analytics");
     assert_eq!(orphan.len(), 1, "the key was created before the abort");
     assert!(!sink.exists(), "its secret was never delivered");
