@@ -341,3 +341,94 @@ fn a_control_token_file_protects_a_loopback_emulator_too() {
     assert!(stderr.contains("fewer than the 16"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+/// The emulator's request counters (`GET /_emulator/stats`).
+fn stats(world: &World) -> serde_json::Value {
+    let url = format!("{}/_emulator/stats", world.endpoint());
+    world.block_on(async {
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["stats"].clone()
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_toml_symlink_stops_plan_and_apply_instead_of_deleting_what_it_declared() {
+    let mut world = World::new();
+    // The endpoint is in the file, so that without KCFORM_ENDPOINT nothing is sent before the
+    // configuration is checked.
+    world.write(
+        "a.toml",
+        &format!(
+            "[provider]\nendpoint = \"{}\"\n\n[project.analytics]\nnickname = \"A\"\n\n\
+             [project.analytics.service_account.etl]\n",
+            world.endpoint()
+        ),
+    );
+    let accounts = world.write("b.toml", "[project.analytics.service_account.web]\n");
+    world.apply();
+    let names = |world: &World| {
+        let mut names: Vec<String> = world
+            .accounts("analytics")
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&world), ["etl", "web"]);
+
+    // b.toml becomes a link to a file that is not there (a moved shared file, a checkout
+    // without a submodule): its service account must not be planned for deletion.
+    std::fs::remove_file(&accounts).unwrap();
+    std::os::unix::fs::symlink("shared/web.toml", &accounts).unwrap();
+    let before = stats(&world);
+    for command in [&["plan", "."][..], &["apply", "--auto-approve", "."]] {
+        let run = world.kcform(command).expect_code(1);
+        assert!(
+            run.stderr.contains(
+                "error: `./b.toml` is a symbolic link to `shared/web.toml`, which does not exist"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.ends_with("1 error in configuration\n"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("destroy"), "{}", run.stdout);
+    }
+    assert_eq!(names(&world), ["etl", "web"]);
+    assert_eq!(
+        stats(&world)["changes"],
+        before["changes"],
+        "nothing changed"
+    );
+
+    // With the endpoint from the configuration, not one request is sent.
+    world.set_env("KCFORM_ENDPOINT", "");
+    let before = stats(&world);
+    world.kcform(&["plan", "."]).expect_code(1);
+    world.kcform(&["validate", "."]).expect_code(1);
+    assert_eq!(
+        stats(&world)["requests"],
+        before["requests"],
+        "nothing sent"
+    );
+
+    // The link restored, everything is in place again.
+    std::fs::create_dir(world.dir.path().join("shared")).unwrap();
+    world.write(
+        "shared/web.toml",
+        "[project.analytics.service_account.web]\n",
+    );
+    world.assert_converged();
+}
