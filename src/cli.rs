@@ -204,10 +204,22 @@ fn parse_lock_timeout(text: &str) -> Result<std::time::Duration, String> {
 
 /// `kcform emulator`.
 #[derive(Debug, Args)]
+#[command(after_help = EMULATOR_AFTER_HELP)]
 pub struct EmulatorArgs {
-    /// Address to listen on.
+    /// Address to listen on. An address that is not loopback is refused unless --allow-remote
+    /// is given.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: std::net::SocketAddr,
+    /// Accept a --listen address other hosts can reach (e.g. 0.0.0.0:8787). The control
+    /// routes (/_emulator/…) then require a control token: the one in --control-token-file, or
+    /// a generated one printed once on stderr at start.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Require the token in FILE (16 to 4096 visible ASCII characters; surrounding whitespace
+    /// is ignored) on every control route, as `Authorization: Bearer <token>`, also on a
+    /// loopback address.
+    #[arg(long, value_name = "FILE")]
+    pub control_token_file: Option<PathBuf>,
     /// Persist the state to this JSON file.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -222,6 +234,14 @@ pub struct EmulatorArgs {
     #[command(flatten)]
     pub faults: FaultArgs,
 }
+
+/// The end of `kcform emulator --help`: who may use the control routes.
+const EMULATOR_AFTER_HELP: &str = "\
+Control routes (/_emulator/…: create users with any role, inject faults, set the payment method):
+  On a loopback --listen address (the default) they are open, unless --control-token-file is
+  given. A non-loopback address needs --allow-remote, and then every control route requires
+  `Authorization: Bearer <token>` (401 otherwise): the token in --control-token-file, or one
+  generated and printed once on stderr at start. See docs/api.md, \"Emulator control\".";
 
 /// `kcform emulator` fault flags: one rule, as `POST /_emulator/faults` takes it.
 #[derive(Debug, Args)]

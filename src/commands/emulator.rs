@@ -1,19 +1,27 @@
-//! `kcform emulator`: runs the built-in emulator as a standalone server until Ctrl-C.
+//! `kcform emulator`: runs the built-in emulator as a standalone server until Ctrl-C. A
+//! non-loopback `--listen` needs `--allow-remote` and then puts the control routes behind a
+//! control token (from `--control-token-file`, or generated and printed once on stderr).
 
 use anyhow::Context as _;
 
 use crate::cli::{EmulatorArgs, FaultArgs};
-use crate::emulator::{self, EmulatorOptions, FaultSpec};
+use crate::emulator::{self, ControlToken, EmulatorOptions, FaultSpec};
 use crate::exit;
 
 /// Runs it.
 pub async fn run(args: &EmulatorArgs) -> anyhow::Result<i32> {
-    let mut options = EmulatorOptions {
+    let control_token = args
+        .control_token_file
+        .as_deref()
+        .map(ControlToken::read)
+        .transpose()?;
+    let options = EmulatorOptions {
         data_file: args.data.clone(),
         bootstrap_credentials: args.bootstrap_credentials.clone(),
-        ..EmulatorOptions::default()
+        payment_method: !args.no_payment_method,
+        allow_remote: args.allow_remote,
+        control_token,
     };
-    options.payment_method = !args.no_payment_method;
     let running = emulator::start(args.listen, options).await?;
     if let Some(spec) = fault_spec(&args.faults) {
         running
@@ -26,9 +34,23 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<i32> {
         Some(path) => format!("; Org Admin access key in {}", path.display()),
         None => String::new(),
     };
+    let control = match (running.control_token(), &args.control_token_file) {
+        (None, _) => String::new(),
+        (Some(_), Some(path)) => format!(
+            "; control routes need `Authorization: Bearer <token>` with the token in {}",
+            path.display()
+        ),
+        // Generated: this line is the only place it is ever shown.
+        (Some(token), None) => format!(
+            "; control routes need `Authorization: Bearer {}` (generated control token, shown \
+             only now)",
+            token.expose()
+        ),
+    };
     // One line, so a reader that stops after it never makes a later write fail.
     eprintln!(
-        "kcform emulator listening on {} (identity at {}/identity/v3){credentials}; Ctrl-C stops it",
+        "kcform emulator listening on {} (identity at {}/identity/v3){credentials}{control}; \
+         Ctrl-C stops it",
         running.base_url(),
         running.base_url()
     );

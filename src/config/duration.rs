@@ -24,18 +24,62 @@ fn invalid(text: &str, why: &str) -> DurationError {
     }
 }
 
+/// The unit a word such as `days` or `Hours` means, if any.
+fn unit_of_word(word: &str) -> Option<char> {
+    let word = word.to_ascii_lowercase();
+    let word = word.strip_suffix('s').unwrap_or(&word);
+    match word {
+        "h" | "hour" | "hr" => Some('h'),
+        "d" | "day" => Some('d'),
+        "w" | "week" | "wk" => Some('w'),
+        _ => None,
+    }
+}
+
 /// Parses a `max_age` value.
 pub(crate) fn parse_max_age(text: &str) -> Result<MaxAge, DurationError> {
-    let Some(unit) = text.chars().last() else {
+    if text.is_empty() {
         return Err(invalid(text, "it is empty"));
-    };
-    let digits = &text[..text.len() - unit.len_utf8()];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    }
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(digits_end);
+    if digits.is_empty() {
         return Err(invalid(text, "expected a number followed by a unit"));
     }
-    let Some(&(_, unit_seconds)) = UNITS.iter().find(|(u, _)| *u == unit) else {
-        let mut error = invalid(text, &format!("unknown unit `{unit}`"));
-        let days_per_unit = match unit {
+    if unit.is_empty() {
+        return Err(DurationError {
+            message: format!(
+                "invalid `max_age` `{text}`: a number needs a unit, `h` (hours), `d` (days) or \
+                 `w` (weeks)"
+            ),
+            help: format!(
+                "e.g. `max_age = \"{digits}d\"` for {digits} days, or `\"{digits}h\"` for {digits} hours"
+            ),
+        });
+    }
+    let Some(&(_, unit_seconds)) = UNITS
+        .iter()
+        .find(|(u, _)| unit.len() == 1 && unit.starts_with(*u))
+    else {
+        if unit.starts_with(['.', ',']) {
+            return Err(invalid(text, "the number must be whole"));
+        }
+        if let Some(letter) = unit_of_word(unit.trim()) {
+            let mut error = invalid(
+                text,
+                "the unit is one letter, `h`, `d` or `w`, right after the number",
+            );
+            error.help = format!("write `{digits}{letter}`");
+            return Err(error);
+        }
+        let mut chars = unit.chars();
+        let (Some(letter), None) = (chars.next(), chars.next()) else {
+            return Err(invalid(text, "expected a number followed by a unit"));
+        };
+        let mut error = invalid(text, &format!("unknown unit `{letter}`"));
+        let days_per_unit = match letter {
             'm' | 'M' => Some(30),
             'y' | 'Y' => Some(365),
             _ => None,
@@ -85,6 +129,40 @@ mod tests {
         ] {
             assert!(parse_max_age(bad).is_err(), "{bad:?} accepted");
         }
+        let bare = parse_max_age("90").unwrap_err();
+        assert_eq!(
+            bare.message,
+            "invalid `max_age` `90`: a number needs a unit, `h` (hours), `d` (days) or `w` (weeks)"
+        );
+        assert_eq!(
+            bare.help,
+            "e.g. `max_age = \"90d\"` for 90 days, or `\"90h\"` for 90 hours"
+        );
+        for (text, fix) in [
+            ("90 d", "90d"),
+            ("90days", "90d"),
+            ("12 Hours", "12h"),
+            ("2week", "2w"),
+        ] {
+            let error = parse_max_age(text).unwrap_err();
+            assert!(
+                error.message.contains("the unit is one letter"),
+                "{error:?}"
+            );
+            assert_eq!(error.help, format!("write `{fix}`"));
+        }
+        assert!(
+            parse_max_age("1.5d")
+                .unwrap_err()
+                .message
+                .ends_with("the number must be whole")
+        );
+        assert!(
+            parse_max_age("9x")
+                .unwrap_err()
+                .message
+                .ends_with("unknown unit `x`")
+        );
         let months = parse_max_age("6m").unwrap_err();
         assert!(months.message.contains("unknown unit `m`"), "{months:?}");
         assert!(months.help.contains("180d"), "{months:?}");

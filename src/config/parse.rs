@@ -169,16 +169,45 @@ impl<'a> Walker<'a> {
             DeValue::Boolean(_) => "a boolean",
             DeValue::Datetime(_) => "a date-time",
         };
-        let mut problem = Problem::at(
-            self.loc(value.span()),
-            format!("{what} must be {expected}, found {found}"),
-        )
-        .label(format!("expected {expected}"));
-        if found == "an array of tables" {
-            problem =
-                problem.help("`[[…]]` declares an array of tables; use a single `[…]` header");
-        }
+        let mut problem = if found == "an array of tables" {
+            Problem::at(
+                self.loc(value.span()),
+                format!("{what} must be {expected}, not an array of tables"),
+            )
+            .help("`[[…]]` declares an array of tables; use a single `[…]` header")
+        } else {
+            Problem::at(
+                self.loc(value.span()),
+                format!("{what} must be {expected}, found {found}"),
+            )
+        };
+        problem = problem.label(format!("expected {expected}"));
         self.report(problem);
+    }
+
+    /// A table of named objects (`project`, a project's `service_account`, an account's
+    /// `access_key`): like [`Walker::table`], but `[[…]]` is answered with how to name them.
+    fn collection<'v, 'i>(
+        &mut self,
+        value: &'v Value<'i>,
+        shape: &Collection,
+    ) -> Option<&'v DeTable<'i>> {
+        let table = value.get_ref().as_table();
+        if table.is_some() {
+            return table;
+        }
+        let array_of_tables =
+            matches!(value.get_ref(), DeValue::Array(array) if self.is_array_of_tables(array));
+        if array_of_tables {
+            let (message, help) = shape.array_of_tables();
+            let problem = Problem::at(self.loc(value.span()), message)
+                .label(format!("expected {}", shape.expected))
+                .help(help);
+            self.report(problem);
+        } else {
+            self.type_error(value, &shape.what, &shape.expected);
+        }
+        None
     }
 
     fn table<'v, 'i>(
@@ -472,11 +501,7 @@ impl<'a> Walker<'a> {
     }
 
     fn projects(&mut self, value: &Value<'_>) -> Vec<ProjectFrag> {
-        let Some(table) = self.table(
-            value,
-            "`project`",
-            "a table of projects (`[project.<name>]`)",
-        ) else {
+        let Some(table) = self.collection(value, &Collection::of(&["project"])) else {
             return Vec::new();
         };
         table
@@ -539,12 +564,8 @@ impl<'a> Walker<'a> {
                     }
                 }
                 "service_account" => {
-                    let what = format!("`service_account` of project `{}`", project.name);
-                    if let Some(accounts) = self.table(
-                        v,
-                        &what,
-                        &format!("a table of service accounts (`[project.{}.service_account.<name>]`)", project.name),
-                    ) {
+                    let shape = Collection::of(&["project", project.name.as_str(), "service_account"]);
+                    if let Some(accounts) = self.collection(v, &shape) {
                         for (sa_key, sa_value) in accounts.iter() {
                             if let Some(sa) = self.service_account(&project.name, sa_key, sa_value) {
                                 project.service_accounts.push(sa);
@@ -626,15 +647,14 @@ impl<'a> Walker<'a> {
                     }
                 }
                 "access_key" => {
-                    let what = format!("`access_key` of service account `{project}/{}`", sa.name);
-                    if let Some(keys) = self.table(
-                        v,
-                        &what,
-                        &format!(
-                            "a table of access keys (`[project.{project}.service_account.{}.access_key.<name>]`)",
-                            sa.name
-                        ),
-                    ) {
+                    let shape = Collection::of(&[
+                        "project",
+                        project,
+                        "service_account",
+                        sa.name.as_str(),
+                        "access_key",
+                    ]);
+                    if let Some(keys) = self.collection(v, &shape) {
                         for (ak_key, ak_value) in keys.iter() {
                             if let Some(ak) = self.access_key(project, &sa.name, ak_key, ak_value) {
                                 sa.access_keys.push(ak);
@@ -698,7 +718,22 @@ impl<'a> Walker<'a> {
                 }
                 "max_age" => {
                     let what = format!("`max_age` of access key `{address}`");
-                    if let Some(text) = self.string(v, &what) {
+                    if let DeValue::Integer(number) = v.get_ref() {
+                        let example = i64::from_str_radix(number.as_str(), number.radix())
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .unwrap_or(90);
+                        let problem = Problem::at(
+                            self.loc(v.span()),
+                            format!("{what} must be a string with a unit, found an integer"),
+                        )
+                        .label("expected a string such as \"90d\"")
+                        .help(format!(
+                            "a number needs a unit, `h` (hours), `d` (days) or `w` (weeks), and \
+                             quotes: e.g. `max_age = \"{example}d\"`"
+                        ));
+                        self.report(problem);
+                    } else if let Some(text) = self.string(v, &what) {
                         match parse_max_age(text) {
                             Ok(max_age) => ak.max_age = Some(max_age),
                             Err(e) => {
@@ -714,6 +749,68 @@ impl<'a> Walker<'a> {
             }
         }
         Some(ak)
+    }
+}
+
+/// A table of named objects in the schema, and how to talk about it.
+pub(crate) struct Collection {
+    /// The table, e.g. "`service_account` of project `web`".
+    pub what: String,
+    /// What it must be, e.g. "a table of named projects (`[project.<name>]`)".
+    pub expected: String,
+    /// The objects it holds, e.g. "project".
+    noun: &'static str,
+    /// A header declaring one, e.g. `[project.analytics]`.
+    example: String,
+}
+
+impl Collection {
+    /// The collection at this table path (`project`, `project.<p>.service_account`,
+    /// `project.<p>.service_account.<s>.access_key`), if it is one.
+    pub fn at(path: &[&str]) -> Option<Collection> {
+        let (what, noun, name, example) = match path {
+            ["project"] => ("`project`".to_string(), "project", "projects", "analytics"),
+            ["project", p, "service_account"] => (
+                format!("`service_account` of project `{p}`"),
+                "service account",
+                "service accounts",
+                "etl-runner",
+            ),
+            ["project", p, "service_account", s, "access_key"] => (
+                format!("`access_key` of service account `{p}/{s}`"),
+                "access key",
+                "access keys",
+                "ci",
+            ),
+            _ => return None,
+        };
+        let path = path.join(".");
+        Some(Collection {
+            what,
+            expected: format!("a table of named {name} (`[{path}.<name>]`)"),
+            noun,
+            example: format!("[{path}.{example}]"),
+        })
+    }
+
+    /// [`Collection::at`] for a path the walker knows is a collection.
+    fn of(path: &[&str]) -> Collection {
+        Collection::at(path).expect("a collection path")
+    }
+
+    /// The message and help when it is written as an array of tables (`[[…]]`).
+    pub fn array_of_tables(&self) -> (String, String) {
+        (
+            format!(
+                "{} must be {}, not an array of tables",
+                self.what, self.expected
+            ),
+            format!(
+                "`[[…]]` declares an array of tables; declare each {} as its own table, named in \
+                 its header, e.g. `{}`",
+                self.noun, self.example
+            ),
+        )
     }
 }
 

@@ -1,6 +1,10 @@
 //! TOML syntax: parses one file with `toml`'s spanned, error-recovering parser and turns its
 //! errors into located problems. TOML's own "duplicate key" errors (a table header or key written
-//! twice in one file) are reworded and, where the first definition can be found, point at it too.
+//! twice in one file) are reworded and, where the first definition can be found, point at it too;
+//! `[[project]]` after `[project.<name>]` says that `project` is a table of named projects.
+//! Nesting beyond `toml`'s limit is reported where it is: a dotted key with too many parts (an
+//! error `toml` gives without a location) is found in the text, inline tables and arrays nested
+//! too deeply at the bracket where the limit is crossed.
 
 use std::ops::Range;
 
@@ -8,6 +12,16 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use super::diagnostic::{Loc, Problem};
+use super::parse::Collection;
+
+/// `toml`'s nesting limit (`LIMIT` in its parser, which it does not export): a dotted key may
+/// have at most this many parts, and inline tables and arrays may nest this deep. The test
+/// `toml_nesting_limits_are_the_ones_assumed` fails if `toml` changes it.
+pub(crate) const TOML_NESTING_MAX: usize = 80;
+/// `toml`'s message, without a location, for a dotted key with too many parts.
+const KEY_TOO_DEEP: &str = "recursion limit";
+/// `toml`'s message for inline tables or arrays nested too deeply.
+const VALUE_TOO_DEEP: &str = "cannot recurse further; max recursion depth met";
 
 /// Parses `text` (file number `file`). Returns the tree and whether it can be checked further:
 /// after real syntax errors the recovered tree may lack parts of the file, so checking it would
@@ -23,30 +37,146 @@ pub(crate) fn parse<'i>(
     let mut usable = true;
     let mut seen_lines = Vec::new();
     let mut duplicate_headers = Vec::new();
+    // Found only when `toml` reports a key too deep, which it does without a location.
+    let mut deep_keys: Option<std::vec::IntoIter<(Range<usize>, usize)>> = None;
     for error in &errors {
-        let span = error.span().unwrap_or(0..0);
-        let line = lines.index_of(span.start);
         if error.message() == "duplicate key" {
+            let span = error.span().unwrap_or(0..0);
+            let line = lines.index_of(span.start);
             if let Some(problem) = duplicate(file, &lines, line, span, &mut duplicate_headers) {
                 problems.push(problem);
             }
-        } else {
-            usable = false;
-            // One error per line: after the first, the recovering parser's guesses on the
-            // same line are mostly echoes of it.
-            if !seen_lines.contains(&line) {
-                seen_lines.push(line);
-                problems.push(
-                    Problem::at(
-                        Loc { file, span },
-                        format!("invalid TOML: {}", error.message()),
-                    )
-                    .label("here"),
-                );
+            continue;
+        }
+        usable = false;
+        let (span, message, label) = match (error.span(), error.message()) {
+            (None, KEY_TOO_DEEP) => {
+                let deep = deep_keys
+                    .get_or_insert_with(|| deep_dotted_keys(text).into_iter())
+                    .next();
+                match deep {
+                    Some((span, parts)) => (
+                        span,
+                        format!(
+                            "invalid TOML: this dotted key has {parts} parts; at most \
+                             {TOML_NESTING_MAX} are supported (each part is a nested table)"
+                        ),
+                        "nested too deeply",
+                    ),
+                    None => (
+                        0..0,
+                        format!(
+                            "invalid TOML: a dotted key has more than {TOML_NESTING_MAX} parts \
+                             (each part is a nested table)"
+                        ),
+                        "somewhere in this file",
+                    ),
+                }
             }
+            (span, VALUE_TOO_DEEP) => (
+                span.unwrap_or(0..0),
+                format!(
+                    "invalid TOML: inline tables and arrays are nested more than \
+                     {TOML_NESTING_MAX} levels deep"
+                ),
+                "nested too deeply",
+            ),
+            (span, message) => (
+                span.unwrap_or(0..0),
+                format!("invalid TOML: {message}"),
+                "here",
+            ),
+        };
+        let line = lines.index_of(span.start);
+        // One error per line: after the first, the recovering parser's guesses on the
+        // same line are mostly echoes of it.
+        if !seen_lines.contains(&line) {
+            seen_lines.push(line);
+            problems.push(Problem::at(Loc { file, span }, message).label(label));
         }
     }
     (tree, usable)
+}
+
+/// Every dotted key of `text` with more than [`TOML_NESTING_MAX`] parts, in order: its span
+/// and its number of parts. A key is a run of bare or quoted keys joined by dots (whitespace
+/// allowed around them) and followed by `=` (a key-value pair) or `]` (a table header); a run
+/// that long is nothing else. One pass over the text, without recursion.
+fn deep_dotted_keys(text: &str) -> Vec<(Range<usize>, usize)> {
+    let bytes = text.as_bytes();
+    let skip_blank = |mut i: usize| {
+        while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+            i += 1;
+        }
+        i
+    };
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                // A comment runs to the end of its line.
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n);
+            }
+            _ => match simple_key_end(bytes, i) {
+                None => i += 1,
+                Some(mut end) => {
+                    let start = i;
+                    let mut parts = 1;
+                    loop {
+                        let dot = skip_blank(end);
+                        if bytes.get(dot) != Some(&b'.') {
+                            break;
+                        }
+                        match simple_key_end(bytes, skip_blank(dot + 1)) {
+                            Some(next) => {
+                                parts += 1;
+                                end = next;
+                            }
+                            None => break,
+                        }
+                    }
+                    let after = bytes.get(skip_blank(end));
+                    if parts > TOML_NESTING_MAX && matches!(after, Some(b'=' | b']')) {
+                        found.push((start..end, parts));
+                    }
+                    i = end;
+                }
+            },
+        }
+    }
+    found
+}
+
+/// The end of the simple key (bare, `"basic"` or `'literal'`) starting at `start`, if one
+/// does; never past the end of its line.
+fn simple_key_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let bare = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    match *bytes.get(start)? {
+        b if bare(b) => Some(
+            bytes[start..]
+                .iter()
+                .position(|&b| !bare(b))
+                .map_or(bytes.len(), |n| start + n),
+        ),
+        quote @ (b'"' | b'\'') => {
+            let mut i = start + 1;
+            while i < bytes.len() && bytes[i] != b'\n' {
+                if bytes[i] == b'\\' && quote == b'"' {
+                    i += 2;
+                } else if bytes[i] == quote {
+                    return Some(i + 1);
+                } else {
+                    i += 1;
+                }
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 /// A duplicate-key problem, or `None` when it only echoes a duplicate table header above it
@@ -65,6 +195,9 @@ fn duplicate(
     let text = lines.text(line);
     if let Some(header) = header_path(text) {
         duplicate_headers.push(line);
+        if let Some(problem) = array_over_table(file, lines, line, &header) {
+            return Some(problem);
+        }
         // Underline the whole header, as duplicates across files do, not only its last key.
         let here = Loc {
             file,
@@ -101,6 +234,63 @@ fn duplicate(
         problem = problem.related(lines.loc(file, first), "first defined here");
     }
     Some(problem)
+}
+
+/// `[[P]]` where `P` is already a table (`[P]`, `[P.x]` or a dotted key above it): kcform's
+/// configuration has no arrays of tables, and `P` is usually a table of named objects, such
+/// as `project` with `[project.<name>]`. `None` when `header` is not `[[…]]`.
+fn array_over_table(file: usize, lines: &Lines<'_>, line: usize, header: &str) -> Option<Problem> {
+    let path = header.strip_prefix("[[")?.strip_suffix("]]")?;
+    let here = lines.loc(file, line);
+    let segments = split_path(path);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (message, help) = match Collection::at(&segments) {
+        Some(collection) => collection.array_of_tables(),
+        None => (
+            format!("`{path}` must be a table, not an array of tables"),
+            format!(
+                "`[[…]]` declares an array of tables, which kcform's configuration does not use; \
+                 write the table once, as `[{path}]`"
+            ),
+        ),
+    };
+    let label = match Collection::at(&segments) {
+        Some(collection) => format!("expected {}", collection.expected),
+        None => "an array of tables".to_string(),
+    };
+    let mut problem = Problem::at(here, message).label(label).help(help);
+    let inside = format!("{path}.");
+    let table_above = (0..line).find(|&l| {
+        let text = lines.text(l);
+        match header_path(text) {
+            Some(above) => {
+                let above = above.trim_start_matches('[').trim_end_matches(']');
+                above == path || above.starts_with(&inside)
+            }
+            None => key_path(text).is_some_and(|key| key.starts_with(&inside)),
+        }
+    });
+    if let Some(above) = table_above {
+        problem = problem.related(lines.loc(file, above), format!("`{path}` is a table here"));
+    }
+    Some(problem)
+}
+
+/// The parts of a dotted path as written (`project."a b".x` → `project`, `a b`, `x`), quotes
+/// removed; whitespace outside quotes is already gone (see [`squeeze_until`]).
+fn split_path(path: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut quote = None;
+    for c in path.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => parts.last_mut().expect("one part").push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '.' => parts.push(String::new()),
+            None => parts.last_mut().expect("one part").push(c),
+        }
+    }
+    parts
 }
 
 /// `line` with whitespace outside quotes removed, up to the first unquoted `stop`; and whether
@@ -244,6 +434,56 @@ mod tests {
         assert!(problems[0].message.starts_with("invalid TOML"));
         // At the end of line 2, where the closing quote is missing.
         assert_eq!(problems[0].loc.as_ref().unwrap().span.start, 15);
+    }
+
+    /// Whether `text` parses without syntax errors (duplicates aside).
+    fn parses(text: &str) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        let (_, usable) = parse(0, text, &mut problems);
+        if usable {
+            Ok(())
+        } else {
+            Err(problems.into_iter().map(|p| p.message).collect())
+        }
+    }
+
+    #[test]
+    fn toml_nesting_limits_are_the_ones_assumed() {
+        let key = |parts: usize| vec!["a"; parts].join(".");
+        assert_eq!(parses(&format!("{} = 1\n", key(TOML_NESTING_MAX))), Ok(()));
+        assert_eq!(parses(&format!("[{}]\n", key(TOML_NESTING_MAX))), Ok(()));
+        let too_many = parses(&format!("{} = 1\n", key(TOML_NESTING_MAX + 1))).unwrap_err();
+        assert_eq!(
+            too_many,
+            [
+                "invalid TOML: this dotted key has 81 parts; at most 80 are supported (each part is \
+              a nested table)"
+            ]
+        );
+        let nested = |depth: usize| format!("x = {}1{}\n", "{a=".repeat(depth), "}".repeat(depth));
+        assert_eq!(parses(&nested(TOML_NESTING_MAX)), Ok(()));
+        assert_eq!(
+            parses(&nested(TOML_NESTING_MAX + 1)).unwrap_err(),
+            ["invalid TOML: inline tables and arrays are nested more than 80 levels deep"]
+        );
+    }
+
+    #[test]
+    fn deep_dotted_keys_are_found_with_their_spans() {
+        let deep = vec!["a"; 81].join(".");
+        let quoted = vec!["'x.y'"; 90].join(" . ");
+        let text = format!(
+            "# {deep} = in a comment\nv = \"{deep}]\"\n[{deep}]\nshort.key = 1\nt = {{ {quoted} = 1 }}\n"
+        );
+        let header = text.find(&format!("[{deep}]")).unwrap() + 1;
+        let inline = text.find(&quoted).unwrap();
+        assert_eq!(
+            deep_dotted_keys(&text),
+            [
+                (header..header + deep.len(), 81),
+                (inline..inline + quoted.len(), 90)
+            ]
+        );
     }
 
     #[test]

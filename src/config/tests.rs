@@ -672,7 +672,7 @@ fn odd_toml_shapes_work_or_give_located_errors() {
 
     let aot = &errors("[[project.web]]\nnickname = \"W\"\n")[0];
     assert_eq!((aot.line, aot.column), (1, 1));
-    assert!(aot.message.contains("found an array of tables"), "{aot}");
+    assert!(aot.message.ends_with("not an array of tables"), "{aot}");
     assert!(aot.help.as_deref().unwrap().contains("`[[…]]`"));
     let scalar = &errors("project = \"web\"\n")[0];
     assert_eq!((scalar.line, scalar.column), (1, 11));
@@ -771,7 +771,6 @@ fn load_reads_a_directory_in_name_order_and_not_recursively() {
     std::fs::write(root.join("b.toml"), "[project.web.service_account.etl]\n").unwrap();
     std::fs::write(root.join("a.toml"), "[project.web]\nnickname = \"W\"\n").unwrap();
     std::fs::write(root.join("notes.txt"), "not toml").unwrap();
-    std::fs::create_dir(root.join("sub.toml")).unwrap();
     std::fs::create_dir(root.join("nested")).unwrap();
     std::fs::write(root.join("nested/c.toml"), "this is = not valid").unwrap();
 
@@ -833,6 +832,192 @@ fn load_reports_missing_paths_and_empty_directories() {
     );
 }
 
+/// Runs `load(path)` on a thread and fails if it has not returned within a few seconds (opening
+/// a FIFO for reading blocks until a writer comes).
+#[cfg(unix)]
+fn load_within_seconds(path: &Path) -> Result<Desired, ConfigError> {
+    let (done, result) = std::sync::mpsc::channel();
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = done.send(load(&path));
+    });
+    result
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("load returns instead of blocking on the file")
+}
+
+#[cfg(unix)]
+fn make_fifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file system entry.
+    let rc = unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) };
+    assert_eq!(rc, 0, "mkfifo {}", path.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_toml_symlink_is_an_error_naming_it_not_a_skipped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("a.toml"),
+        "[project.web]\nnickname = \"W\"\n[project.web.service_account.etl]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("b.toml"), "[project.web.service_account.api]\n").unwrap();
+    let desired = load(root).unwrap();
+    assert_eq!(desired.projects["web"].service_accounts.len(), 2);
+
+    // b.toml now points at a file that is gone: before, its account silently vanished from
+    // the configuration (and was planned for deletion).
+    let link = root.join("b.toml");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("shared/accounts.toml", &link).unwrap();
+    let err = load(root).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1, "{}", err.rendered);
+    let d = &err.diagnostics[0];
+    assert_eq!(d.file, link);
+    assert_eq!((d.line, d.column), (0, 0));
+    assert_eq!(
+        d.message,
+        format!(
+            "`{}` is a symbolic link to `shared/accounts.toml`, which does not exist",
+            link.display()
+        )
+    );
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap()
+            .contains("restore the link's target")
+    );
+    assert!(err.rendered.contains(&link.display().to_string()));
+    assert!(err.rendered.ends_with("1 error in configuration\n"));
+
+    // Given as PATH itself, the same message.
+    let err = load(&link).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1, "{}", err.rendered);
+    assert!(
+        err.diagnostics[0]
+            .message
+            .ends_with("is a symbolic link to `shared/accounts.toml`, which does not exist"),
+        "{}",
+        err.rendered
+    );
+
+    // A link to an existing file still counts as that file.
+    std::fs::create_dir(root.join("shared")).unwrap();
+    std::fs::write(
+        root.join("shared/accounts.toml"),
+        "[project.web.service_account.api]\n",
+    )
+    .unwrap();
+    let desired = load(root).unwrap();
+    assert_eq!(desired.projects["web"].service_accounts.len(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn toml_entries_that_are_not_readable_files_are_errors_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("a.toml"),
+        "[project.web]\nnickname = \"W\"\nbad = 1\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("gone.toml", root.join("b-link.toml")).unwrap();
+    std::fs::create_dir(root.join("c-dir.toml")).unwrap();
+    make_fifo(&root.join("d-pipe.toml"));
+    std::os::unix::fs::symlink("d-pipe.toml", root.join("e-to-pipe.toml")).unwrap();
+    std::os::unix::fs::symlink("f-loop.toml", root.join("f-loop.toml")).unwrap();
+
+    let err = load_within_seconds(root).unwrap_err();
+    let got: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
+    let at = |name: &str| root.join(name).display().to_string();
+    assert_eq!(
+        got,
+        [
+            format!(
+                "{}: `{}` is a symbolic link to `gone.toml`, which does not exist",
+                at("b-link.toml"),
+                at("b-link.toml")
+            ),
+            format!(
+                "{}: `{}` is a directory, not a configuration file",
+                at("c-dir.toml"),
+                at("c-dir.toml")
+            ),
+            format!(
+                "{}: `{}` is a FIFO (named pipe), not a regular file",
+                at("d-pipe.toml"),
+                at("d-pipe.toml")
+            ),
+            format!(
+                "{}: `{}` is a FIFO (named pipe), not a regular file",
+                at("e-to-pipe.toml"),
+                at("e-to-pipe.toml")
+            ),
+            format!(
+                "{}: cannot read `{}`: {}",
+                at("f-loop.toml"),
+                at("f-loop.toml"),
+                std::fs::metadata(root.join("f-loop.toml")).unwrap_err()
+            ),
+            // The readable file is still checked: every error at once.
+            format!("{}:3:1: unknown key `bad` in `project.web`", at("a.toml")),
+        ],
+        "{}",
+        err.rendered
+    );
+    let d = find(&err.diagnostics, "is a directory");
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap()
+            .contains("does not descend into directories"),
+        "{d:?}"
+    );
+    assert!(err.rendered.ends_with("6 errors in configuration\n"));
+
+    // A FIFO given as PATH is refused, not opened (opening it would block).
+    let err = load_within_seconds(&root.join("d-pipe.toml")).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1, "{}", err.rendered);
+    assert!(
+        err.diagnostics[0]
+            .message
+            .contains("is a FIFO (named pipe), not a regular file"),
+        "{}",
+        err.rendered
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_toml_file_is_an_error_naming_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.toml");
+    std::fs::write(&file, "[project.web]\nnickname = \"W\"\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&file).is_ok() {
+        // Root (as in CI containers) reads whatever the mode says; the FIFO and directory
+        // cases above cover unreadable entries there.
+        eprintln!("skipped: running as a user that can read a file with mode 000 (root)");
+        return;
+    }
+    let err = load(dir.path()).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1, "{}", err.rendered);
+    assert_eq!(err.diagnostics[0].file, file);
+    assert!(
+        err.diagnostics[0]
+            .message
+            .starts_with(&format!("cannot read `{}`: ", file.display())),
+        "{}",
+        err.rendered
+    );
+}
+
 #[test]
 fn rendering_can_be_styled_on_request_only() {
     let err = load_one("[project.web]\nnickname = \"W\"\nbad = 1\n").unwrap_err();
@@ -887,4 +1072,172 @@ fn the_projects_named_are_announced_once_every_file_parses() {
     );
     assert!(broken.is_err());
     assert_eq!(heard, None);
+}
+
+/// Runs `f` on a thread with a 1 MiB stack, half of what the threads that parse files get.
+fn on_a_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .expect("no stack overflow")
+}
+
+#[test]
+fn deep_nesting_is_reported_where_it_is_without_overflowing_the_stack() {
+    const PREFIX: &str = "[project.web]\nnickname = \"W\"\n\n";
+    for parts in [10_000, 100_000] {
+        let key = vec!["a"; parts].join(".");
+        let too_deep = format!(
+            "invalid TOML: this dotted key has {parts} parts; at most 80 are supported (each part \
+             is a nested table)"
+        );
+
+        // A dotted key.
+        let text = format!("{PREFIX}{key}=1\n");
+        let d = on_a_small_stack(move || errors(&text));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].to_string(), format!("kc.toml:4:1: {too_deep}"));
+        assert_eq!(d[0].source_line, format!("{key}=1"));
+        assert_eq!(d[0].label, "nested too deeply");
+
+        // A table header, and a second deep key in an inline table: each where it is.
+        let text = format!("{PREFIX}[{key}]\nx = {{ y = 1, {key} = 2 }}\n");
+        let d = on_a_small_stack(move || errors(&text));
+        let got: Vec<String> = d.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                format!("kc.toml:4:2: {too_deep}"),
+                format!("kc.toml:5:14: {too_deep}")
+            ]
+        );
+        assert_eq!(d[1].source_line, format!("x = {{ y = 1, {key} = 2 }}"));
+
+        // Inline tables and arrays nested that deep: at the bracket past the limit.
+        let tables = format!("x = {}1{}", "{a=".repeat(parts), "}".repeat(parts));
+        let arrays = format!("y = {}1{}", "[".repeat(parts), "]".repeat(parts));
+        let text = format!("{PREFIX}{tables}\n{arrays}\n");
+        let d = on_a_small_stack(move || errors(&text));
+        let got: Vec<String> = d.iter().map(ToString::to_string).collect();
+        let nested = "invalid TOML: inline tables and arrays are nested more than 80 levels deep";
+        assert_eq!(
+            got,
+            [
+                format!("kc.toml:4:{}: {nested}", 5 + 80 * 3),
+                format!("kc.toml:5:{}: {nested}", 5 + 80)
+            ]
+        );
+        assert_eq!(d[0].source_line, tables);
+        assert_eq!(d[1].source_line, arrays);
+    }
+
+    // The deepest nesting toml accepts (80-part keys in 80 nested inline tables under an
+    // 80-part header: 6,480 tables) is checked and dropped without overflowing either.
+    let key = vec!["a"; 80].join(".");
+    let text = format!(
+        "{PREFIX}[{key}]\n{key} = {}1{}\n",
+        format!("{{{key} = ").repeat(79),
+        "}".repeat(79)
+    );
+    let d = on_a_small_stack(move || errors(&text));
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(
+        d[0].to_string(),
+        "kc.toml:4:2: unknown key `a` in the top level"
+    );
+}
+
+#[test]
+fn a_max_age_without_a_unit_says_that_it_needs_one() {
+    let text = "[project.web]\nnickname = \"W\"\n\n[project.web.service_account.etl.access_key.ci]\nmax_age = \"90\"\n";
+    let d = errors(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(
+        d[0].to_string(),
+        "kc.toml:5:11: invalid `max_age` `90`: a number needs a unit, `h` (hours), `d` (days) \
+         or `w` (weeks)"
+    );
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some("e.g. `max_age = \"90d\"` for 90 days, or `\"90h\"` for 90 hours")
+    );
+    assert_eq!(d[0].source_line, "max_age = \"90\"");
+
+    let d = errors(&text.replace("\"90\"", "90"));
+    assert_eq!(
+        d[0].to_string(),
+        "kc.toml:5:11: `max_age` of access key `web/etl/ci` must be a string with a unit, found \
+         an integer"
+    );
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some(
+            "a number needs a unit, `h` (hours), `d` (days) or `w` (weeks), and quotes: e.g. \
+             `max_age = \"90d\"`"
+        )
+    );
+}
+
+#[test]
+fn an_array_of_projects_says_that_project_is_a_table_of_named_projects() {
+    let message = "`project` must be a table of named projects (`[project.<name>]`), not an \
+                   array of tables";
+    let help = "`[[…]]` declares an array of tables; declare each project as its own table, \
+                named in its header, e.g. `[project.analytics]`";
+
+    // After `[project.<name>]`: TOML itself refuses it (a duplicate key for `toml`).
+    let d = errors("[project.web]\nnickname = \"W\"\n\n[[project]]\nnickname = \"X\"\n");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].to_string(), format!("kc.toml:4:1: {message}"));
+    assert_eq!(d[0].source_line, "[[project]]");
+    assert_eq!(d[0].width, "[[project]]".len());
+    assert_eq!(d[0].help.as_deref(), Some(help));
+    assert_eq!(related_place(&d[0]), ("kc.toml".into(), 1, 1));
+    assert_eq!(d[0].related[0].label, "`project` is a table here");
+    assert!(!d[0].message.contains("defined twice"));
+
+    // Before it, or alone: the same words.
+    for text in [
+        "[[project]]\nnickname = \"X\"\n\n[project.web]\nnickname = \"W\"\n",
+        "[[project]]\nnickname = \"X\"\n",
+    ] {
+        let d = errors(text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].to_string(), format!("kc.toml:1:1: {message}"));
+        assert_eq!(d[0].help.as_deref(), Some(help));
+    }
+
+    // Service accounts and access keys likewise.
+    let d = errors(
+        "[project.web]\nnickname = \"W\"\n[project.web.service_account.etl]\n\
+         [[project.web.service_account]]\n",
+    );
+    assert_eq!(
+        d[0].to_string(),
+        "kc.toml:4:1: `service_account` of project `web` must be a table of named service \
+         accounts (`[project.web.service_account.<name>]`), not an array of tables"
+    );
+    assert_eq!(related_place(&d[0]), ("kc.toml".into(), 3, 1));
+    let d =
+        errors("[project.web]\nnickname = \"W\"\n[[project.web.service_account.etl.access_key]]\n");
+    assert_eq!(
+        d[0].to_string(),
+        "kc.toml:3:1: `access_key` of service account `web/etl` must be a table of named access \
+         keys (`[project.web.service_account.etl.access_key.<name>]`), not an array of tables"
+    );
+    assert!(
+        d[0].help
+            .as_deref()
+            .unwrap()
+            .ends_with("e.g. `[project.web.service_account.etl.access_key.ci]`")
+    );
+
+    // Any other table written both ways names the table.
+    let d = errors("[project.web]\nnickname = \"W\"\n[[project.web]]\n");
+    assert_eq!(
+        d[0].to_string(),
+        "kc.toml:3:1: `project.web` must be a table, not an array of tables"
+    );
 }

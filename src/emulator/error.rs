@@ -86,6 +86,35 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
+    /// A listen address other hosts can reach was given without `--allow-remote`.
+    #[error(
+        "refusing to listen on {addr}: it is not a loopback address, so other hosts could reach \
+         the emulator and its control routes (/_emulator/…), which hand out Org Admin keys; \
+         listen on 127.0.0.1 or [::1], or pass --allow-remote to serve other hosts (the control \
+         routes then require a control token: a generated one printed at start, or the one in \
+         --control-token-file)"
+    )]
+    RemoteNotAllowed {
+        /// The requested address.
+        addr: SocketAddr,
+    },
+    /// The control-token file cannot be read.
+    #[error("cannot read the emulator control token file {}: {source}", path.display())]
+    ReadControlToken {
+        /// The token file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The control-token file does not hold a usable token.
+    #[error("the emulator control token file {} holds no usable token: {reason}", path.display())]
+    InvalidControlToken {
+        /// The token file.
+        path: PathBuf,
+        /// Which rule the token breaks (never the token itself).
+        reason: String,
+    },
     /// The state could not be encoded as JSON (a bug, not a user error).
     #[error("cannot encode the emulator state: {0}")]
     Encode(#[from] serde_json::Error),

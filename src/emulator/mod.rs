@@ -7,10 +7,15 @@
 //! Layout: `store` (persistent data, atomic file), `table` (indexed tables with undo logs),
 //! `journal` (append-only change journal, compaction), `commit` (group commit), `state`
 //! (shared state, transactions, bootstrap), `stats` (request counters), `auth` (tokens, roles), `extract` (Keystone-shaped request rejections, paging),
-//! `routes/*` (one file per resource), `error` (error types).
+//! `routes/*` (one file per resource), `control_token` (who may use the `/_emulator/…`
+//! control routes), `error` (error types).
+//!
+//! [`start`] listens on a loopback address unless [`EmulatorOptions::allow_remote`] is set, and
+//! an emulator other hosts can reach always requires a control token on its control routes.
 
 mod auth;
 mod commit;
+pub mod control_token;
 mod delay;
 mod error;
 mod extract;
@@ -33,9 +38,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use control_token::ControlToken;
 pub use error::{ApiError, EmulatorError};
 pub use faults::FaultSpec;
-pub use routes::router;
+pub use routes::{router, router_with_control_token};
 pub use state::EmulatorState;
 
 use crate::wire::AccessKeyCredential;
@@ -60,6 +66,13 @@ pub struct EmulatorOptions {
     /// Whether a fresh organization has a payment method registered (needed to create
     /// projects). An existing data file keeps its own setting.
     pub payment_method: bool,
+    /// Accept a listen address that is not loopback (`kcform emulator --allow-remote`);
+    /// without it [`start`] refuses one. Such an emulator always requires a control token.
+    pub allow_remote: bool,
+    /// The token every `/_emulator/…` control route requires (`Authorization: Bearer`).
+    /// `None` leaves them open on a loopback address; on any other address [`start`] generates
+    /// one (see [`RunningEmulator::control_token`]).
+    pub control_token: Option<ControlToken>,
 }
 
 impl Default for EmulatorOptions {
@@ -68,6 +81,8 @@ impl Default for EmulatorOptions {
             data_file: None,
             bootstrap_credentials: None,
             payment_method: true,
+            allow_remote: false,
+            control_token: None,
         }
     }
 }
@@ -79,6 +94,7 @@ pub struct RunningEmulator {
     addr: SocketAddr,
     base_url: String,
     admin: AccessKeyCredential,
+    control_token: Option<ControlToken>,
     state: EmulatorState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -98,6 +114,12 @@ impl RunningEmulator {
     /// An Org Admin access key that works now.
     pub fn admin_credential(&self) -> &AccessKeyCredential {
         &self.admin
+    }
+
+    /// The token the control routes require, if any: the configured one, or the one [`start`]
+    /// generated for an address other hosts can reach.
+    pub fn control_token(&self) -> Option<&ControlToken> {
+        self.control_token.as_ref()
     }
 
     /// The served state.
@@ -137,12 +159,23 @@ impl Drop for RunningEmulator {
 /// Starts the emulator on `listen` (use port 0 for any free port). Loads or creates the data
 /// file, issues a fresh Org Admin key (revoking the previous bootstrap key) and writes it to
 /// `options.bootstrap_credentials` when set.
+///
+/// A `listen` address that is not loopback is refused ([`EmulatorError::RemoteNotAllowed`],
+/// before any file is touched) unless `options.allow_remote` is set, and then the control
+/// routes require `options.control_token` or, without one, a generated token.
 pub async fn start(
     listen: SocketAddr,
     options: EmulatorOptions,
 ) -> Result<RunningEmulator, EmulatorError> {
+    let mut control_token = options.control_token.clone();
+    if !control_token::is_loopback(listen) {
+        if !options.allow_remote {
+            return Err(EmulatorError::RemoteNotAllowed { addr: listen });
+        }
+        control_token.get_or_insert_with(ControlToken::generate);
+    }
     let opened = EmulatorState::open_with(options.data_file.clone(), options.payment_method, None)?;
-    let running = serve(listen, opened.state, opened.credential).await?;
+    let running = serve(listen, opened.state, opened.credential, control_token).await?;
     if let Some(path) = &options.bootstrap_credentials {
         write_credential(path, &running.admin)?;
     }
@@ -171,6 +204,7 @@ pub async fn start_embedded(config_dir: &Path) -> Result<RunningEmulator, Emulat
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         opened.state,
         opened.credential,
+        None,
     )
     .await
 }
@@ -179,6 +213,7 @@ async fn serve(
     listen: SocketAddr,
     state: EmulatorState,
     admin: AccessKeyCredential,
+    control_token: Option<ControlToken>,
 ) -> Result<RunningEmulator, EmulatorError> {
     let bind_err = |source| EmulatorError::Bind {
         addr: listen,
@@ -187,7 +222,7 @@ async fn serve(
     let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
     let addr = listener.local_addr().map_err(bind_err)?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = router(state.clone());
+    let app = router_with_control_token(state.clone(), control_token.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -199,6 +234,7 @@ async fn serve(
         addr,
         base_url: format!("http://{addr}"),
         admin,
+        control_token,
         state,
         stop: Some(stop),
         task: Some(task),

@@ -1,6 +1,7 @@
-//! `/_emulator/…` control routes (no authentication; the emulator listens on loopback): health,
-//! creating users with roles, enabling a service in a project, which creates its agent, and
-//! registering or removing the organization's payment method.
+//! `/_emulator/…` control routes (no Keystone token; open on loopback, behind the control token
+//! of `control_token` when one is set): health, creating users with roles, enabling a service
+//! in a project, which creates its agent, and registering or removing the organization's
+//! payment method.
 
 use std::collections::BTreeMap;
 

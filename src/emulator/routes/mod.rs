@@ -5,7 +5,8 @@
 //!
 //! Route patterns are the constants in [`paths`]; the fault-injection layer (`faults`) wraps
 //! the whole router (latency, forced statuses, dropped connections, lost responses, rate
-//! limits, read-after-write lag).
+//! limits, read-after-write lag), and outside it `control_token::require` guards the control
+//! routes when a control token is set.
 
 mod control;
 mod keys;
@@ -13,6 +14,8 @@ mod projects;
 mod service_accounts;
 mod tokens;
 mod views;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -22,6 +25,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::auth::{Caller, Permission};
+use super::control_token::{self, ControlToken};
 use super::error::ApiError;
 use super::faults;
 use super::state::EmulatorState;
@@ -71,8 +75,18 @@ pub mod paths {
     pub const STATS: &str = "/_emulator/stats";
 }
 
-/// The emulator's axum router over `state`.
+/// The emulator's axum router over `state`, with the control routes open (as on loopback
+/// without a token).
 pub fn router(state: EmulatorState) -> Router {
+    router_with_control_token(state, None)
+}
+
+/// The emulator's axum router over `state`; with `control_token`, every `/_emulator/…` route
+/// answers `401` unless the request carries `Authorization: Bearer <token>`.
+pub fn router_with_control_token(
+    state: EmulatorState,
+    control_token: Option<ControlToken>,
+) -> Router {
     Router::new()
         .route(paths::VERSIONS, get(versions))
         .route(paths::V3, get(version))
@@ -135,6 +149,11 @@ pub fn router(state: EmulatorState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
+        ))
+        // Outermost: a refused control request reaches nothing, and is not counted.
+        .layer(axum::middleware::from_fn_with_state(
+            control_token.map(Arc::new),
+            control_token::require,
         ))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! it over HTTP with reqwest, like kcform's client does. This file holds the shared harness;
 //! the submodules group the tests by resource.
 
+mod control;
 mod errors;
 mod faults;
 mod journal;
