@@ -830,7 +830,7 @@ pub fn options_from_env(kcform: PathBuf) -> Result<Options, BenchError> {
         Scale::parse(&var("KCFORM_BENCH_RATE_SCALE").unwrap_or_else(|| "10x20x2".into()))
             .map_err(BenchError)?;
     let burst_scale =
-        Scale::parse(&var("KCFORM_BENCH_BURST_SCALE").unwrap_or_else(|| "1x500x1".into()))
+        Scale::parse(&var("KCFORM_BENCH_BURST_SCALE").unwrap_or_else(|| "5x100x1".into()))
             .map_err(BenchError)?;
     let cases: Vec<String> = match var("KCFORM_BENCH_CASES") {
         Some(list) => list.split(',').map(|c| c.trim().to_string()).collect(),

@@ -9,21 +9,23 @@
 //! `1 / limit` (additive increase: about one more request in flight per round trip), back up
 //! to `parallelism`.
 //!
-//! A single burst of 429s is answered by that alone: once its `Retry-After` has passed, the
-//! client goes on at the concurrency it has left, which grows back within a round trip or two,
-//! so a short burst (at the start of an apply, or anywhere) costs its pause and no more.
+//! Against a per-second rate limit, concurrency alone would alternate bursts and pauses. So a
+//! 429 also sets a pace — request starts spread evenly at a rate — when there is evidence of
+//! the server's rate: at least [`MIN_SAMPLES`] successes over the last second. The pace is 90%
+//! of what the server accepted over that second (or of the pace it refused, when that is less).
+//! A 429 with fewer successes before it (at the start of an apply, say) is a burst: it costs its
+//! `Retry-After` pause and the halved concurrency, which grows back within a round trip or two.
 //!
-//! Against a per-second rate limit, concurrency alone would alternate bursts and pauses. So
-//! when refusals recur — a 429 within [`RECUR_WINDOW`] of the end of the previous pause — the
-//! client also sets a pace: 90% of the successes counted over the last second (when there are
-//! at least [`MIN_SAMPLES`] of them; fewer say nothing about the server's rate), with request
-//! starts spread evenly at that rate. A 429 while paced means the pace was above the server's
-//! rate: that pace becomes the ceiling, and the pace drops to 90% of it. Each success raises the
-//! pace (by 20% per second, or one request per second when that is more) up to 95% of the
-//! ceiling, and above that only by 0.2% per second, because every refusal costs a whole
-//! `Retry-After` pause; so a steady limit is met at about 95% of its rate, and a risen one is
-//! still found, slowly. A pace that no longer binds — no refusal for [`PACE_RELEASE`] and more
-//! than twice the rate actually reached — is dropped, and a ceiling is forgotten after
+//! The ceiling is the rate the server is known to refuse above: the pace it refused, or the
+//! successes of the last second. When that second was not a whole, clean one (the client had
+//! not been sending for a second without a pause), it says only that the server allowed at
+//! least that much, so such a ceiling is tentative and forgotten after
+//! [`TENTATIVE_CEILING_MEMORY`] without a refusal. Each success raises the pace by 20% per
+//! second (or one request per second when that is more) up to 95% of the ceiling, and above
+//! that by only 0.2% per second, because every refusal costs a whole `Retry-After` pause. So a
+//! steady limit is met at about 95% of its rate, a risen one is still found, slowly, and a pace
+//! a burst set low climbs back within seconds. A pace that no longer binds — no refusal for [`PACE_RELEASE`]
+//! and more than twice the rate actually reached — is dropped, and a ceiling is forgotten after
 //! [`CEILING_MEMORY`] without a refusal, so an apply regains the whole throughput the server
 //! allows once it stops refusing.
 
@@ -40,8 +42,9 @@ const MIN_LIMIT: f64 = 1.0;
 const MIN_PACE: f64 = 1.0;
 /// Share of the observed rate (or of the refused pace) the pace is set to after a 429.
 const PACE_SHARE: f64 = 0.9;
-/// Least a success raises the pace by: at a pace `p` the pace grows by `p · PACE_STEP` per
-/// second (20%), and by one request per second when that is more.
+/// Least a success raises the pace by below 95% of the ceiling (or with none): at a pace `p`
+/// the pace grows by `p · PACE_STEP` per second (20%), and by one request per second when that
+/// is more.
 const PACE_STEP: f64 = 0.2;
 /// Share of the ceiling (the pace of the last refusal) above which the pace only creeps.
 const CEILING_SHARE: f64 = 0.95;
@@ -50,14 +53,14 @@ const CREEP_STEP: f64 = 0.002;
 /// Window over which successes are counted to estimate the server's rate.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// Fewest successes in [`RATE_WINDOW`] that say something about the server's rate.
-pub const MIN_SAMPLES: usize = 5;
-/// A 429 this soon after the previous pause ended means refusals recur: a rate limit, not a
-/// burst.
-pub const RECUR_WINDOW: Duration = Duration::from_secs(3);
+pub const MIN_SAMPLES: usize = 20;
 /// A pace is dropped when it has not been refused for this long and no longer binds.
 pub const PACE_RELEASE: Duration = Duration::from_secs(10);
 /// A ceiling is forgotten when it has not been refused for this long.
 pub const CEILING_MEMORY: Duration = Duration::from_secs(60);
+/// A ceiling taken from a second that held a pause (a lower bound of the server's rate) is
+/// forgotten sooner.
+pub const TENTATIVE_CEILING_MEMORY: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 struct State {
@@ -73,10 +76,14 @@ struct State {
     resume_at: Option<Instant>,
     /// Requests per second, while refusals recur.
     pace: Option<f64>,
-    /// The pace at which the server last refused a request.
+    /// The rate the server is known to refuse above.
     ceiling: Option<f64>,
+    /// The ceiling is only a lower bound (see [`TENTATIVE_CEILING_MEMORY`]).
+    tentative: bool,
     /// When the server last refused a request.
     refused_at: Option<Instant>,
+    /// When the first request started.
+    born: Option<Instant>,
     /// When the pause of the last refusal ended (or ends).
     paused_until: Option<Instant>,
     /// When the next request may start under `pace`.
@@ -112,7 +119,9 @@ impl Limiter {
                 resume_at: None,
                 pace: None,
                 ceiling: None,
+                tentative: false,
                 refused_at: None,
+                born: None,
                 paused_until: None,
                 next_start: None,
                 recent: VecDeque::new(),
@@ -162,6 +171,7 @@ impl Limiter {
                     Some(at) => Some(at),
                     _ => {
                         state.resume_at = None;
+                        state.born.get_or_insert(now);
                         if (state.in_flight as f64) < state.limit.floor().max(MIN_LIMIT) {
                             state.in_flight += 1;
                             if let Some(pace) = state.pace {
@@ -218,7 +228,12 @@ impl Permit {
         let quiet = state
             .refused_at
             .map_or(Duration::MAX, |at| now.duration_since(at));
-        if quiet >= CEILING_MEMORY {
+        let memory = if state.tentative {
+            TENTATIVE_CEILING_MEMORY
+        } else {
+            CEILING_MEMORY
+        };
+        if quiet >= memory {
             state.ceiling = None;
         }
         if let Some(pace) = state.pace
@@ -248,19 +263,28 @@ impl Permit {
         if state.epoch == self.epoch {
             state.limit = (state.limit / 2.0).max(MIN_LIMIT);
             state.epoch += 1;
-            let recurring = state
-                .paused_until
-                .is_some_and(|end| now <= end + RECUR_WINDOW);
             let observed = state.observed(now);
-            match state.pace {
-                Some(pace) => {
-                    state.ceiling = Some(pace);
-                    state.pace = Some((pace * PACE_SHARE).max(MIN_PACE));
+            let evidence = (observed >= MIN_SAMPLES).then_some(observed as f64);
+            // A whole second of sending without a pause: what it accepted is its rate.
+            let clean = state
+                .born
+                .is_some_and(|born| now.duration_since(born) >= RATE_WINDOW)
+                && state
+                    .paused_until
+                    .is_none_or(|end| end + RATE_WINDOW <= now);
+            match (state.pace, evidence) {
+                (Some(pace), _) => {
+                    let allowed = evidence.map_or(pace, |rate| rate.min(pace));
+                    state.ceiling = Some(if clean { allowed } else { pace });
+                    state.tentative = false;
+                    state.pace = Some((allowed * PACE_SHARE).max(MIN_PACE));
                 }
-                None if recurring && observed >= MIN_SAMPLES => {
-                    state.pace = Some((observed as f64 * PACE_SHARE).max(MIN_PACE));
+                (None, Some(rate)) => {
+                    state.pace = Some((rate * PACE_SHARE).max(MIN_PACE));
+                    state.ceiling = Some(rate);
+                    state.tentative = !clean;
                 }
-                None => {}
+                (None, None) => {}
             }
             state.refused_at = Some(now);
         }
@@ -373,20 +397,69 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn recurring_refusals_pace_at_the_rate_the_server_allowed() {
+    async fn a_rate_limit_is_paced_at_the_rate_it_accepted() {
         let limiter = Limiter::new(10);
         let permit = limiter.acquire().await;
-        // 200 successes in 0.4 s, then a refusal: the first, so no pace yet.
+        // 200 successes in 0.4 s, then a refusal: a server that accepts ~200 per second.
         successes(&permit, 200, Duration::from_millis(400)).await;
         permit.throttled(Some(Duration::from_secs(1)));
-        assert_eq!(pace(&limiter), None);
-        tokio::time::advance(Duration::from_secs(1)).await;
-        // Another 200 in the next 0.4 s, refused again: a rate limit of ~200 per second.
+        let paced = pace(&limiter).expect("enough evidence: paced");
+        assert!((paced - 180.0).abs() < 1e-9, "90% of the 200: {paced}");
+        // Not a whole second of evidence: a tentative ceiling, a lower bound of the rate.
+        assert_eq!(limiter.lock().ceiling, Some(200.0));
+        assert!(limiter.lock().tentative);
+        drop(permit);
+        tokio::time::advance(Duration::from_millis(1100)).await;
+        // A whole clean second later, refused again after 190 successes: that is the rate.
         let permit = limiter.acquire().await;
-        successes(&permit, 200, Duration::from_millis(400)).await;
+        successes(&permit, 190, Duration::from_millis(950)).await;
+        tokio::time::advance(Duration::from_millis(20)).await;
         permit.throttled(Some(Duration::from_secs(1)));
-        let paced = pace(&limiter).expect("refusals recur: paced");
-        assert!((170.0..=190.0).contains(&paced), "90% of ~200: {paced}");
+        assert_eq!(limiter.lock().ceiling, Some(190.0));
+        assert!(!limiter.lock().tentative);
+        assert!((pace(&limiter).unwrap() - 171.0).abs() < 1e-9);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tentative_ceiling_is_forgotten_sooner_than_a_firm_one() {
+        let limiter = Limiter::new(10);
+        let permit = limiter.acquire().await;
+        successes(&permit, 50, Duration::from_millis(500)).await;
+        permit.throttled(None);
+        assert!(limiter.lock().tentative);
+        tokio::time::advance(TENTATIVE_CEILING_MEMORY).await;
+        permit.succeeded();
+        assert_eq!(
+            limiter.lock().ceiling,
+            None,
+            "forgotten: the pace may probe again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pace_set_low_by_a_second_burst_climbs_back_within_seconds() {
+        let limiter = Limiter::new(10);
+        let permit = limiter.acquire().await;
+        // A second of 100 successes, a burst with a 2 s pause, 30 successes, another burst:
+        // the second refusal's second holds the pause, so its 30 say little.
+        successes(&permit, 100, Duration::from_secs(1)).await;
+        permit.throttled(Some(Duration::from_secs(2)));
+        drop(permit);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let permit = limiter.acquire().await;
+        successes(&permit, 30, Duration::from_millis(300)).await;
+        permit.throttled(Some(Duration::from_secs(1)));
+        drop(permit);
+        let low = pace(&limiter).unwrap();
+        assert!(low < 80.0, "{low}");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // The ceiling is the pace that was refused, not the 30: within ten seconds without a
+        // refusal the pace is back near it.
+        assert!(limiter.lock().ceiling.unwrap() > 90.0);
+        let permit = limiter.acquire().await;
+        successes(&permit, 1000, Duration::from_secs(10)).await;
+        let back = pace(&limiter);
+        assert!(back.is_none_or(|p| p >= 90.0), "{low} -> {back:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -407,3 +407,46 @@ fn a_short_burst_of_429s_costs_its_pause_not_the_whole_apply() {
     world.assert_converged();
     world.assert_delivered("analytics", &names, 1);
 }
+
+#[test]
+fn keys_created_when_kcform_is_killed_are_replaced_by_the_next_apply() {
+    let mut world = World::new();
+    let (text, names) = config(4);
+    world.write("main.toml", &text);
+    world.apply();
+    let before: Vec<String> = world.keys("analytics").into_iter().map(|k| k.id).collect();
+    // Rotate every key; the new keys are committed on arrival and answered 3 s later, so
+    // kcform is killed (SIGKILL: no chance to clean up) with their secrets still on the wire.
+    world.write(
+        "main.toml",
+        &text.replace("access_key.ci]\n", "access_key.ci]\nrotation = \"2\"\n"),
+    );
+    world.fault(json!({"method": "POST", "path": "*/application_credentials", "latency_ms": 3000}));
+    let mut child = world.spawn_kcform(&["apply", "--auto-approve", "."]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while world.keys("analytics").len() <= before.len() {
+        assert!(Instant::now() < deadline, "the new keys were never created");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    let run = world.finish(child);
+    assert_ne!(run.code, 0);
+    world.clear_faults();
+    let orphans: Vec<String> = world
+        .keys("analytics")
+        .into_iter()
+        .map(|k| k.id)
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert!(!orphans.is_empty());
+
+    let plan = world.plan();
+    assert!(plan.stdout.contains(UNSETTLED), "{}", plan.stdout);
+    world.apply();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+    let keys: Vec<String> = world.keys("analytics").into_iter().map(|k| k.id).collect();
+    for orphan in &orphans {
+        assert!(!keys.contains(orphan), "the orphan {orphan} is gone");
+    }
+}
