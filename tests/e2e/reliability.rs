@@ -412,15 +412,21 @@ fn a_short_burst_of_429s_costs_its_pause_not_the_whole_apply() {
 fn keys_created_when_kcform_is_killed_are_replaced_by_the_next_apply() {
     let mut world = World::new();
     let (text, names) = config(4);
-    world.write("main.toml", &text);
+    let rotated = |value: &str| {
+        text.replace(
+            "access_key.ci]\n",
+            &format!("access_key.ci]\nrotation = \"{value}\"\n"),
+        )
+    };
+    world.write("main.toml", &rotated("1"));
     world.apply();
     let before: Vec<String> = world.keys("analytics").into_iter().map(|k| k.id).collect();
+    // The API stamps creation to the second, and the newer of two generations of a key is
+    // told by that stamp.
+    std::thread::sleep(Duration::from_millis(1100));
     // Rotate every key; the new keys are committed on arrival and answered 3 s later, so
     // kcform is killed (SIGKILL: no chance to clean up) with their secrets still on the wire.
-    world.write(
-        "main.toml",
-        &text.replace("access_key.ci]\n", "access_key.ci]\nrotation = \"2\"\n"),
-    );
+    world.write("main.toml", &rotated("2"));
     world.fault(json!({"method": "POST", "path": "*/application_credentials", "latency_ms": 3000}));
     let mut child = world.spawn_kcform(&["apply", "--auto-approve", "."]);
     let deadline = Instant::now() + Duration::from_secs(20);
