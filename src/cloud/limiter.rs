@@ -17,9 +17,8 @@
 //! `Retry-After` pause and the halved concurrency, which grows back within a round trip or two.
 //!
 //! The ceiling is the rate the server is known to refuse above: the pace it refused, or the
-//! successes of the last second. When that second was not a whole, clean one (the client had
-//! not been sending for a second without a pause), it says only that the server allowed at
-//! least that much, so such a ceiling is tentative and forgotten after
+//! successes of the last second. When that second held a pause, it says only that the server
+//! allowed at least that much, so such a ceiling is tentative and forgotten after
 //! [`TENTATIVE_CEILING_MEMORY`] without a refusal. Each success raises the pace by 20% per
 //! second (or one request per second when that is more) up to 95% of the ceiling, and above
 //! that by only 0.2% per second, because every refusal costs a whole `Retry-After` pause. So a
@@ -57,7 +56,7 @@ pub const MIN_SAMPLES: usize = 20;
 /// A pace is dropped when it has not been refused for this long and no longer binds.
 pub const PACE_RELEASE: Duration = Duration::from_secs(10);
 /// A ceiling is forgotten when it has not been refused for this long.
-pub const CEILING_MEMORY: Duration = Duration::from_secs(60);
+pub const CEILING_MEMORY: Duration = Duration::from_secs(30);
 /// A ceiling taken from a second that held a pause (a lower bound of the server's rate) is
 /// forgotten sooner.
 pub const TENTATIVE_CEILING_MEMORY: Duration = Duration::from_secs(10);
@@ -82,8 +81,6 @@ struct State {
     tentative: bool,
     /// When the server last refused a request.
     refused_at: Option<Instant>,
-    /// When the first request started.
-    born: Option<Instant>,
     /// When the pause of the last refusal ended (or ends).
     paused_until: Option<Instant>,
     /// When the next request may start under `pace`.
@@ -121,7 +118,6 @@ impl Limiter {
                 ceiling: None,
                 tentative: false,
                 refused_at: None,
-                born: None,
                 paused_until: None,
                 next_start: None,
                 recent: VecDeque::new(),
@@ -171,7 +167,6 @@ impl Limiter {
                     Some(at) => Some(at),
                     _ => {
                         state.resume_at = None;
-                        state.born.get_or_insert(now);
                         if (state.in_flight as f64) < state.limit.floor().max(MIN_LIMIT) {
                             state.in_flight += 1;
                             if let Some(pace) = state.pace {
@@ -265,13 +260,11 @@ impl Permit {
             state.epoch += 1;
             let observed = state.observed(now);
             let evidence = (observed >= MIN_SAMPLES).then_some(observed as f64);
-            // A whole second of sending without a pause: what it accepted is its rate.
+            // A second without a pause (or all of the client's life, when shorter: what the
+            // server accepted so far in its window): what it accepted is its rate.
             let clean = state
-                .born
-                .is_some_and(|born| now.duration_since(born) >= RATE_WINDOW)
-                && state
-                    .paused_until
-                    .is_none_or(|end| end + RATE_WINDOW <= now);
+                .paused_until
+                .is_none_or(|end| end + RATE_WINDOW <= now);
             match (state.pace, evidence) {
                 (Some(pace), _) => {
                     let allowed = evidence.map_or(pace, |rate| rate.min(pace));
@@ -405,9 +398,9 @@ mod tests {
         permit.throttled(Some(Duration::from_secs(1)));
         let paced = pace(&limiter).expect("enough evidence: paced");
         assert!((paced - 180.0).abs() < 1e-9, "90% of the 200: {paced}");
-        // Not a whole second of evidence: a tentative ceiling, a lower bound of the rate.
+        // All the server accepted in its window so far: the ceiling.
         assert_eq!(limiter.lock().ceiling, Some(200.0));
-        assert!(limiter.lock().tentative);
+        assert!(!limiter.lock().tentative);
         drop(permit);
         tokio::time::advance(Duration::from_millis(1100)).await;
         // A whole clean second later, refused again after 190 successes: that is the rate.
@@ -425,6 +418,13 @@ mod tests {
         let limiter = Limiter::new(10);
         let permit = limiter.acquire().await;
         successes(&permit, 50, Duration::from_millis(500)).await;
+        permit.throttled(Some(Duration::from_millis(200)));
+        drop(permit);
+        tokio::time::advance(Duration::from_millis(200)).await;
+        // Refused again 0.3 s after the pause: that second held the pause.
+        let permit = limiter.acquire().await;
+        successes(&permit, 30, Duration::from_millis(300)).await;
+        limiter.lock().pace = None;
         permit.throttled(None);
         assert!(limiter.lock().tentative);
         tokio::time::advance(TENTATIVE_CEILING_MEMORY).await;
