@@ -17,7 +17,9 @@
 //! the limit again if it rises. The rate at which the server refused is remembered as its
 //! ceiling: within 5% of it the pace creeps up only by 0.2% per second, because every refusal
 //! costs a whole `Retry-After` pause; so a steady limit is met at about 95% or more of its rate,
-//! and a risen one is still found, slowly.
+//! and a risen one is still found, slowly. Fewer than [`MIN_RATE_SAMPLES`] successes in the
+//! last second tell no rate (a 429 before the first success, or just after a `Retry-After`
+//! pause): such a 429 leaves the pace and the ceiling as they were.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +41,14 @@ const CEILING_SHARE: f64 = 0.95;
 const CREEP_STEP: f64 = 0.002;
 /// Window over which successes are counted to estimate the server's rate.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// Fewest successes in the window that a pace and a ceiling are learnt from. Fewer say nothing
+/// about a rate limit: a 429 before the first success, or the first after a `Retry-After`
+/// pause (which emptied the window), or a burst of 429s early in a run would otherwise set
+/// the pace at one request per second and the ceiling there too, where it only creeps (0.2%
+/// per second): a single refusal would slow the rest of the run to about one request per
+/// second. Against a limit this low, halving and the `Retry-After` pauses still hold the
+/// client to it.
+const MIN_RATE_SAMPLES: usize = 10;
 
 #[derive(Debug)]
 struct State {
@@ -205,9 +215,13 @@ impl Permit {
                 .recent
                 .iter()
                 .filter(|t| now.duration_since(**t) <= RATE_WINDOW)
-                .count() as f64;
-            state.pace = Some((observed * PACE_SHARE).max(MIN_LIMIT));
-            state.ceiling = Some(observed.max(MIN_LIMIT));
+                .count();
+            // Too few to tell a rate by: the pace and ceiling stay as they were.
+            if observed >= MIN_RATE_SAMPLES {
+                let observed = observed as f64;
+                state.pace = Some((observed * PACE_SHARE).max(MIN_LIMIT));
+                state.ceiling = Some(observed.max(MIN_LIMIT));
+            }
         }
         if let Some(wait) = retry_after {
             let at = Instant::now() + wait;
@@ -285,6 +299,48 @@ mod tests {
         assert!(
             after < 97.5,
             "but stays under the rate that was refused: {after}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_429_with_too_few_successes_to_tell_a_rate_sets_no_pace() {
+        let pace = |l: &Limiter| l.lock().pace;
+        let limiter = Limiter::new(8);
+        // Before any success (a run's first request refused).
+        limiter.acquire().await.throttled(None);
+        assert_eq!(pace(&limiter), None);
+        // After a few.
+        let permit = limiter.acquire().await;
+        for _ in 0..MIN_RATE_SAMPLES - 1 {
+            permit.succeeded();
+        }
+        permit.throttled(None);
+        assert_eq!(pace(&limiter), None, "nine successes tell no rate");
+        assert_eq!(
+            limiter.limit(),
+            2,
+            "but each refusal still halves the limit"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_429_after_a_retry_after_pause_keeps_the_pace_it_learnt() {
+        let limiter = Limiter::new(8);
+        let permit = limiter.acquire().await;
+        for _ in 0..40 {
+            permit.succeeded();
+        }
+        // A pause a little longer than the window, which it leaves empty.
+        permit.throttled(Some(RATE_WINDOW + Duration::from_millis(50)));
+        drop(permit);
+        let learnt = limiter.lock().pace.expect("paced after a 429");
+        assert!((learnt - 36.0).abs() < 1e-9, "90% of the 40 seen");
+        // The first request after the pause is refused again.
+        limiter.acquire().await.throttled(None);
+        assert_eq!(
+            limiter.lock().pace,
+            Some(learnt),
+            "not one request per second"
         );
     }
 
