@@ -49,7 +49,8 @@ pub struct World {
     /// The Org Admin key that kcform and `api` authenticate with.
     admin: AccessKeyCredential,
     outputs: Vec<String>,
-    secrets_seen: BTreeSet<String>,
+    /// What the leak check looks for and how far it got (see [`World::check_secrets`]).
+    leaks: LeakCheck,
     /// Directories outside `.kcform/` that a `[secrets] command` delivers to.
     command_sinks: Vec<PathBuf>,
     env: Vec<(String, String)>,
@@ -91,7 +92,7 @@ impl World {
             response.json().await.unwrap()
         });
         let mut world = World::around(runtime, &process.base_url(), person.access_key);
-        world.secrets_seen.insert(process.bootstrap_secret());
+        world.leaks.look_for(process.bootstrap_secret(), false);
         world.process = Some(process);
         world
     }
@@ -111,8 +112,8 @@ impl World {
             &ClientOptions::default(),
         )
         .unwrap();
-        let mut secrets_seen = BTreeSet::new();
-        secrets_seen.insert(admin.secret.clone());
+        let mut leaks = LeakCheck::default();
+        leaks.look_for(admin.secret.clone(), false);
         World {
             runtime,
             emulator: None,
@@ -121,7 +122,7 @@ impl World {
             api: Arc::new(api),
             admin,
             outputs: Vec::new(),
-            secrets_seen,
+            leaks,
             command_sinks: Vec::new(),
             env: vec![("KCFORM_NOW".to_string(), String::new())],
         }
@@ -153,7 +154,7 @@ impl World {
         let process = self.process();
         process.restart();
         let secret = process.bootstrap_secret();
-        self.secrets_seen.insert(secret);
+        self.leaks.look_for(secret, false);
     }
 
     /// The emulator process's data file and its journal (see `docs/api.md`, Persistence).
@@ -416,7 +417,9 @@ impl World {
 
     /// Collects every secret now in a secret file and fails if any captured output, or any
     /// file under `.kcform/` other than its own secret file (the journal records under
-    /// `.kcform/journal/` included), contains one.
+    /// `.kcform/journal/` included), contains one. Each output is checked against each secret
+    /// once, and each file again only when it changed (a test that runs kcform hundreds of
+    /// times would otherwise spend longer here than in kcform).
     fn check_secrets(&mut self) {
         let secrets_dir = self.dir.path().join(".kcform/secrets");
         let command_files = self.command_sinks.iter().flat_map(|dir| {
@@ -429,35 +432,104 @@ impl World {
                 && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
                 && let Some(secret) = json["secret_access_key"].as_str()
             {
-                self.secrets_seen.insert(secret.to_string());
+                self.leaks.look_for(secret.to_string(), true);
             }
         }
-        let admin_secret = self.admin.secret.clone();
-        for secret in &self.secrets_seen {
-            for output in &self.outputs {
+        let leaks = &mut self.leaks;
+        let secrets = &leaks.secrets;
+        for (index, output) in self.outputs.iter().enumerate() {
+            let new_to_it = if index < leaks.outputs_checked {
+                leaks.secrets_checked
+            } else {
+                0
+            };
+            for secret in &secrets[new_to_it..] {
                 assert!(
                     !output.contains(secret.as_str()),
                     "a secret appeared in kcform's output:\n{output}"
                 );
             }
-            for file in files_under(&self.dir.path().join(".kcform")) {
-                if file.starts_with(&secrets_dir) {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&file).unwrap_or_default();
-                let allowed = *secret == admin_secret && file.ends_with("emulator-admin.json");
+        }
+        leaks.outputs_checked = self.outputs.len();
+        leaks.secrets_checked = secrets.len();
+        let admin_secret = &self.admin.secret;
+        for file in files_under(&self.dir.path().join(".kcform")) {
+            if file.starts_with(&secrets_dir) {
+                continue;
+            }
+            let stamp = FileStamp::of(&file);
+            let new_to_it = match leaks.files_checked.get(&file) {
+                Some((checked, count)) if Some(checked) == stamp.as_ref() => *count,
+                _ => 0,
+            };
+            if new_to_it == secrets.len() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for secret in &secrets[new_to_it..] {
+                let allowed = secret == admin_secret && file.ends_with("emulator-admin.json");
                 assert!(
                     allowed || !text.contains(secret.as_str()),
                     "a secret appeared in {}",
                     file.display()
                 );
             }
+            if let Some(stamp) = stamp {
+                leaks.files_checked.insert(file, (stamp, secrets.len()));
+            }
         }
     }
 
     /// Number of distinct secrets delivered so far (excluding the admin key).
     pub fn secrets_delivered(&self) -> usize {
-        self.secrets_seen.len() - 1
+        self.leaks.delivered
+    }
+}
+
+/// The secrets the leak check looks for, and what it has checked against them.
+#[derive(Default)]
+struct LeakCheck {
+    /// Every secret, in the order first seen: the admin key's, an emulator process's bootstrap
+    /// keys' and every delivered one.
+    secrets: Vec<String>,
+    /// The same, to tell a new one.
+    seen: BTreeSet<String>,
+    /// How many of them were delivered.
+    delivered: usize,
+    /// The outputs before this index are checked against the secrets before `secrets_checked`.
+    outputs_checked: usize,
+    secrets_checked: usize,
+    /// Each file checked, as it was then, and against how many secrets.
+    files_checked: std::collections::HashMap<PathBuf, (FileStamp, usize)>,
+}
+
+impl LeakCheck {
+    fn look_for(&mut self, secret: String, delivered: bool) {
+        if self.seen.insert(secret.clone()) {
+            self.secrets.push(secret);
+            self.delivered += usize::from(delivered);
+        }
+    }
+}
+
+/// What tells whether a file changed since it was checked: kcform replaces its records by
+/// renaming a new file over them (a new inode) and appends to none without growing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    inode: u64,
+    len: u64,
+    modified: std::time::SystemTime,
+}
+
+impl FileStamp {
+    fn of(file: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt as _;
+        let metadata = std::fs::metadata(file).ok()?;
+        Some(FileStamp {
+            inode: metadata.ino(),
+            len: metadata.len(),
+            modified: metadata.modified().ok()?,
+        })
     }
 }
 
