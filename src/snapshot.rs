@@ -4,16 +4,24 @@
 //! a secret.
 
 use crate::apply::{ApplyReport, Outcome};
+use crate::live::Live;
 use crate::plan::drift::{Snapshot, record};
 use crate::plan::{Action, Plan};
 
 /// The record's name (see `records`).
 pub const RECORD: &str = "snapshot.json";
 
-/// The record after an apply of `plan` did what `report` says (failed and unstarted operations
-/// leave their object's previous record).
-pub fn after_apply(previous: Option<Snapshot>, plan: &Plan, report: &ApplyReport) -> Snapshot {
+/// The record after an apply of `plan`, made from `live`, did what `report` says (failed and
+/// unstarted operations leave their object's previous record; objects `live` showed gone are
+/// forgotten, see [`Snapshot::forget_gone`]).
+pub fn after_apply(
+    previous: Option<Snapshot>,
+    plan: &Plan,
+    report: &ApplyReport,
+    live: &Live,
+) -> Snapshot {
     let mut snapshot = previous.unwrap_or_default();
+    snapshot.forget_gone(live);
     for unchanged in &plan.unchanged {
         snapshot.objects.insert(
             unchanged.address.to_string(),
@@ -46,4 +54,66 @@ pub fn after_apply(previous: Option<Snapshot>, plan: &Plan, report: &ApplyReport
         }
     }
     snapshot
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::model::Status;
+    use crate::plan::diff;
+    use crate::plan::drift::{detect, snapshot_of};
+
+    #[test]
+    fn an_apply_forgets_what_is_gone_and_keeps_what_it_did_not_read() {
+        let applied = live(vec![
+            live_project(
+                "p1a",
+                "P",
+                vec![live_account(
+                    "sa",
+                    Status::Active,
+                    vec![live_key("gone", "", 1), live_key("kept", "", 1)],
+                )],
+            ),
+            live_project("p2b", "Q", vec![]),
+        ]);
+        let previous = snapshot_of(&applied);
+        // `gone` was deleted (outside kcform, or by an apply killed before it recorded that)
+        // and is no longer declared; p2b is not read this time.
+        let now = live(vec![live_project(
+            "p1a",
+            "P",
+            vec![live_account(
+                "sa",
+                Status::Active,
+                vec![live_key("kept", "", 1)],
+            )],
+        )]);
+        let wanted = desired(vec![project(
+            "p1a",
+            "P",
+            vec![account("sa", vec![key("kept")])],
+        )]);
+        let plan = diff(&wanted, &now, NOW).unwrap();
+        assert!(plan.is_empty());
+        let before = Some(previous.clone());
+        let noted: Vec<String> = detect(&before, &now, &wanted)
+            .into_iter()
+            .map(|d| format!("{}: {}", d.address, d.notes.join(", ")))
+            .collect();
+        assert_eq!(noted, ["access_key.p1a/sa/gone: deleted outside kcform"]);
+
+        let after = after_apply(Some(previous), &plan, &ApplyReport::default(), &now);
+        assert!(
+            detect(&Some(after.clone()), &now, &wanted).is_empty(),
+            "noted once, then forgotten"
+        );
+        assert!(!after.objects.contains_key("access_key.p1a/sa/gone"));
+        assert!(after.objects.contains_key("access_key.p1a/sa/kept"));
+        assert!(
+            after.objects.contains_key("project.p2b"),
+            "a project that was not read keeps its record"
+        );
+    }
 }

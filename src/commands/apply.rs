@@ -378,7 +378,7 @@ async fn record_outcome(
     if after != before {
         records.save(keepers::RECORD, Some(&after)).await?;
     }
-    let snapshot = snapshot::after_apply(previous, &planned.plan, report);
+    let snapshot = snapshot::after_apply(previous, &planned.plan, report, &planned.live);
     records.save(snapshot::RECORD, Some(&snapshot)).await?;
     Ok(())
 }

@@ -269,26 +269,29 @@ impl EmulatorState {
                 }
                 Step::Wait | Step::Compact => notified.await,
                 Step::Append(mut journal, lines, batch_upto) => {
+                    // The write and its report run on a task of their own, which finishes
+                    // even if this request's future is dropped meanwhile (hyper drops it when
+                    // its client disconnects): the journal must come back and the waiters be
+                    // woken, or every later answer would wait forever.
+                    let state = self.clone();
                     let written = tokio::task::spawn_blocking(move || {
                         let result = journal.append(&lines).map_err(|e| e.to_string());
-                        (journal, result)
+                        state.stats.journal_write();
+                        let mut inner = state.lock();
+                        let Inner {
+                            data, durability, ..
+                        } = &mut *inner;
+                        if let Some(durability) = durability.as_mut() {
+                            durability.appended_batch(journal, batch_upto, result, data);
+                        }
+                        drop(inner);
+                        state.settled.notify_waiters();
                     })
                     .await;
-                    let (journal, result) = match written {
-                        Ok(done) => done,
+                    if let Err(panic) = written {
                         // The blocking task panicked: the journal handle is lost with it.
-                        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
-                    };
-                    self.stats.journal_write();
-                    let mut inner = self.lock();
-                    let Inner {
-                        data, durability, ..
-                    } = &mut *inner;
-                    if let Some(durability) = durability.as_mut() {
-                        durability.appended_batch(journal, batch_upto, result, data);
+                        std::panic::resume_unwind(panic.into_panic());
                     }
-                    drop(inner);
-                    self.settled.notify_waiters();
                 }
             }
         }

@@ -31,10 +31,7 @@ impl Snapshot {
     pub fn by_project(self) -> BTreeMap<String, Snapshot> {
         let mut parts: BTreeMap<String, Snapshot> = BTreeMap::new();
         for (key, recorded) in self.objects {
-            let project = key
-                .split_once('.')
-                .and_then(|(_, rest)| rest.split('/').next())
-                .unwrap_or_default();
+            let project = project_of(&key);
             // The project's name is copied once, for its first address only.
             match parts.get_mut(project) {
                 Some(part) => part.objects.insert(key, recorded),
@@ -47,6 +44,33 @@ impl Snapshot {
         }
         parts
     }
+
+    /// Forgets the recorded objects that the live read of their project no longer found
+    /// (projects `live` does not hold keep their records). An object gone without an apply
+    /// recording it — deleted outside kcform, or by an apply that was killed before it could
+    /// record what it did — is noted as deleted in the plans until an apply runs; after that
+    /// the record is what kcform left, which is without it. (Kept, an object no longer
+    /// declared would be noted as deleted outside kcform in every plan from then on: no
+    /// change ever touches its record again.)
+    pub fn forget_gone(&mut self, live: &Live) {
+        let present: std::collections::HashSet<String> = live
+            .projects
+            .values()
+            .flat_map(current_objects)
+            .map(|object| object.key)
+            .collect();
+        self.objects
+            .retain(|key, _| !live.projects.contains_key(project_of(key)) || present.contains(key));
+    }
+}
+
+/// The project a recorded address is in (`project.<p>`, `service_account.<p>/…`,
+/// `access_key.<p>/…`).
+fn project_of(address: &str) -> &str {
+    address
+        .split_once('.')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or_default()
 }
 
 /// One recorded object.

@@ -1,15 +1,21 @@
-//! The end-to-end harness: a real emulator on 127.0.0.1:0, the real `kcform` binary talking to
-//! it over HTTP, a temporary configuration directory, and a guard that fails the test if any
-//! access-key secret ever shows up in a captured stdout or stderr or outside its secret file.
+//! The end-to-end harness: a real emulator on 127.0.0.1:0 (in the test's process, or as a
+//! `kcform emulator` process that a test can kill and restart), the real `kcform` binary
+//! talking to it over HTTP, a temporary configuration directory, and a guard that fails the
+//! test if any access-key secret ever shows up in a captured stdout or stderr or outside its
+//! secret file.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use kcform::cloud::{Client, ClientOptions, Credential};
 use kcform::emulator::{self, EmulatorOptions, RunningEmulator};
 use kcform::secret::Secret;
+use kcform::wire::{AccessKeyCredential, EmulatorUser};
 
 /// What one kcform run printed.
 #[derive(Debug)]
@@ -34,22 +40,26 @@ impl Run {
 /// One test's world: emulator, configuration directory, admin API client.
 pub struct World {
     pub runtime: tokio::runtime::Runtime,
+    /// The in-process emulator of [`World::new`].
     pub emulator: Option<RunningEmulator>,
+    /// The emulator process of [`World::with_emulator_process`].
+    process: Option<EmulatorProcess>,
     pub dir: tempfile::TempDir,
     pub api: Arc<Client>,
+    /// The Org Admin key that kcform and `api` authenticate with.
+    admin: AccessKeyCredential,
     outputs: Vec<String>,
-    secrets_seen: BTreeSet<String>,
+    /// What the leak check looks for and how far it got (see [`World::check_secrets`]).
+    leaks: LeakCheck,
+    /// Directories outside `.kcform/` that a `[secrets] command` delivers to.
+    command_sinks: Vec<PathBuf>,
     env: Vec<(String, String)>,
 }
 
 impl World {
     /// A fresh in-memory emulator and an empty configuration directory.
     pub fn new() -> World {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = test_runtime();
         let emulator = runtime
             .block_on(emulator::start(
                 "127.0.0.1:0".parse().unwrap(),
@@ -57,8 +67,44 @@ impl World {
             ))
             .unwrap();
         let admin = emulator.admin_credential().clone();
+        let mut world = World::around(runtime, &emulator.base_url(), admin);
+        world.emulator = Some(emulator);
+        world
+    }
+
+    /// A fresh emulator running as a `kcform emulator` process with a data file (see
+    /// [`EmulatorProcess`]), and an empty configuration directory. kcform authenticates as an
+    /// Org Admin person rather than with the bootstrap key, which every start of the emulator
+    /// replaces: the person's key survives [`World::kill_emulator`] and
+    /// [`World::restart_emulator`].
+    pub fn with_emulator_process() -> World {
+        let runtime = test_runtime();
+        let process = EmulatorProcess::start();
+        let url = format!("{}/_emulator/users", process.base_url());
+        let person: EmulatorUser = runtime.block_on(async {
+            let response = control_client()
+                .post(url)
+                .json(&serde_json::json!({"name": "chaos-admin", "org_role": "org-admin"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201, "the Org Admin person");
+            response.json().await.unwrap()
+        });
+        let mut world = World::around(runtime, &process.base_url(), person.access_key);
+        world.leaks.look_for(process.bootstrap_secret(), false);
+        world.process = Some(process);
+        world
+    }
+
+    /// A world around an emulator at `endpoint` that `admin` can manage.
+    fn around(
+        runtime: tokio::runtime::Runtime,
+        endpoint: &str,
+        admin: AccessKeyCredential,
+    ) -> World {
         let api = Client::new(
-            &emulator.base_url(),
+            endpoint,
             Credential {
                 id: admin.id.clone(),
                 secret: Secret::new(admin.secret.clone()),
@@ -66,26 +112,64 @@ impl World {
             &ClientOptions::default(),
         )
         .unwrap();
-        let mut secrets_seen = BTreeSet::new();
-        secrets_seen.insert(admin.secret.clone());
+        let mut leaks = LeakCheck::default();
+        leaks.look_for(admin.secret.clone(), false);
         World {
             runtime,
-            emulator: Some(emulator),
+            emulator: None,
+            process: None,
             dir: tempfile::tempdir().unwrap(),
             api: Arc::new(api),
+            admin,
             outputs: Vec::new(),
-            secrets_seen,
+            leaks,
+            command_sinks: Vec::new(),
             env: vec![("KCFORM_NOW".to_string(), String::new())],
         }
     }
 
-    fn emulator(&self) -> &RunningEmulator {
-        self.emulator.as_ref().unwrap()
-    }
-
     /// The emulator's base URL.
     pub fn endpoint(&self) -> String {
-        self.emulator().base_url()
+        match (&self.emulator, &self.process) {
+            (Some(emulator), _) => emulator.base_url(),
+            (None, Some(process)) => process.base_url(),
+            (None, None) => unreachable!("a world always has an emulator"),
+        }
+    }
+
+    fn process(&mut self) -> &mut EmulatorProcess {
+        self.process
+            .as_mut()
+            .expect("only a world made by World::with_emulator_process has an emulator process")
+    }
+
+    /// Kills the emulator process with SIGKILL (see [`EmulatorProcess::kill`]).
+    pub fn kill_emulator(&mut self) {
+        self.process().kill();
+    }
+
+    /// Starts the emulator process again on its port and data file, and waits until it
+    /// answers. Its new bootstrap key joins the secrets that must never show up.
+    pub fn restart_emulator(&mut self) {
+        let process = self.process();
+        process.restart();
+        let secret = process.bootstrap_secret();
+        self.leaks.look_for(secret, false);
+    }
+
+    /// The emulator process's data file and its journal (see `docs/api.md`, Persistence).
+    pub fn emulator_data_files(&mut self) -> [PathBuf; 2] {
+        let data = self.process().data_file();
+        let mut journal = data.clone().into_os_string();
+        journal.push(".journal");
+        [data, PathBuf::from(journal)]
+    }
+
+    /// Also collects the secrets in the `*.json` files under `dir`, where a `[secrets]
+    /// command` delivers them, for the leak checks (`dir` is outside `.kcform/`, so it is never
+    /// scanned itself).
+    pub fn add_command_sink(&mut self, dir: &Path) {
+        self.command_sinks.push(dir.to_path_buf());
     }
 
     /// Writes a configuration file (replacing it).
@@ -97,7 +181,7 @@ impl World {
 
     /// Runs kcform in the configuration directory against the emulator as Org Admin.
     pub fn kcform(&mut self, args: &[&str]) -> Run {
-        let admin = self.emulator().admin_credential().clone();
+        let admin = self.admin.clone();
         self.kcform_as(args, &admin.id, &admin.secret)
     }
 
@@ -120,6 +204,11 @@ impl World {
             .stdin(Stdio::null())
             .output()
             .unwrap();
+        self.record(output)
+    }
+
+    /// A finished run's output, checked for secrets like every output.
+    fn record(&mut self, output: std::process::Output) -> Run {
         let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -146,7 +235,7 @@ impl World {
     pub fn fault(&self, rule: serde_json::Value) {
         let url = format!("{}/_emulator/faults", self.endpoint());
         let status = self.block_on(async {
-            reqwest::Client::new()
+            control_client()
                 .post(url)
                 .json(&rule)
                 .send()
@@ -160,21 +249,15 @@ impl World {
     /// Clears every injected fault (`DELETE /_emulator/faults`).
     pub fn clear_faults(&self) {
         let url = format!("{}/_emulator/faults", self.endpoint());
-        let status = self.block_on(async {
-            reqwest::Client::new()
-                .delete(url)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
+        let status =
+            self.block_on(async { control_client().delete(url).send().await.unwrap().status() });
         assert_eq!(status.as_u16(), 204);
     }
 
     /// Starts kcform in the background with the same environment as [`World::kcform`];
     /// hand its output to [`World::finish`].
-    pub fn spawn_kcform(&self, args: &[&str]) -> std::process::Child {
-        let admin = self.emulator().admin_credential().clone();
+    pub fn spawn_kcform(&self, args: &[&str]) -> Child {
+        let admin = &self.admin;
         Command::new(env!("CARGO_BIN_EXE_kcform"))
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(args)
@@ -192,17 +275,58 @@ impl World {
     }
 
     /// Waits for a spawned kcform and checks its output like any other run.
-    pub fn finish(&mut self, child: std::process::Child) -> Run {
+    pub fn finish(&mut self, child: Child) -> Run {
         let output = child.wait_with_output().unwrap();
-        let run = Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        self.record(output)
+    }
+
+    /// Starts kcform like [`World::spawn_kcform`], reading its output as it comes, so that a
+    /// test can act at a given point of the run (see [`RunningKcform::wait_for_lines`]); hand
+    /// it to [`World::finish_within`].
+    pub fn start_kcform(&self, args: &[&str]) -> RunningKcform {
+        let mut child = self.spawn_kcform(args);
+        let (line, lines) = mpsc::channel();
+        let stdout = read_lines_in_background(child.stdout.take(), line.clone());
+        let stderr = read_lines_in_background(child.stderr.take(), line);
+        RunningKcform {
+            child,
+            lines,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for a started kcform and checks its output like any other run; a run still going
+    /// after `limit` is killed and fails the test. (A run killed by a signal exits with -1.)
+    pub fn finish_within(&mut self, running: RunningKcform, limit: Duration) -> Run {
+        let RunningKcform {
+            mut child,
+            stdout,
+            stderr,
+            ..
+        } = running;
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "kcform did not finish within {limit:?}\n--- stdout\n{}\n--- stderr\n{}",
+                    String::from_utf8_lossy(&stdout.join().unwrap()),
+                    String::from_utf8_lossy(&stderr.join().unwrap())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
         };
-        self.outputs.push(run.stdout.clone());
-        self.outputs.push(run.stderr.clone());
-        self.check_secrets();
-        run
+        let output = std::process::Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        self.record(output)
     }
 
     /// Asserts that the project holds exactly these service accounts, each with exactly
@@ -293,43 +417,119 @@ impl World {
 
     /// Collects every secret now in a secret file and fails if any captured output, or any
     /// file under `.kcform/` other than its own secret file (the journal records under
-    /// `.kcform/journal/` included), contains one.
+    /// `.kcform/journal/` included), contains one. Each output is checked against each secret
+    /// once, and each file again only when it changed (a test that runs kcform hundreds of
+    /// times would otherwise spend longer here than in kcform).
     fn check_secrets(&mut self) {
         let secrets_dir = self.dir.path().join(".kcform/secrets");
-        for file in files_under(&secrets_dir) {
+        let command_files = self.command_sinks.iter().flat_map(|dir| {
+            files_under(dir)
+                .into_iter()
+                .filter(|file| file.extension().is_some_and(|e| e == "json"))
+        });
+        for file in files_under(&secrets_dir).into_iter().chain(command_files) {
             if let Ok(text) = std::fs::read_to_string(&file)
                 && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
                 && let Some(secret) = json["secret_access_key"].as_str()
             {
-                self.secrets_seen.insert(secret.to_string());
+                self.leaks.look_for(secret.to_string(), true);
             }
         }
-        let admin_secret = self.emulator().admin_credential().secret.clone();
-        for secret in &self.secrets_seen {
-            for output in &self.outputs {
+        let leaks = &mut self.leaks;
+        let secrets = &leaks.secrets;
+        for (index, output) in self.outputs.iter().enumerate() {
+            let new_to_it = if index < leaks.outputs_checked {
+                leaks.secrets_checked
+            } else {
+                0
+            };
+            for secret in &secrets[new_to_it..] {
                 assert!(
                     !output.contains(secret.as_str()),
                     "a secret appeared in kcform's output:\n{output}"
                 );
             }
-            for file in files_under(&self.dir.path().join(".kcform")) {
-                if file.starts_with(&secrets_dir) {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&file).unwrap_or_default();
-                let allowed = *secret == admin_secret && file.ends_with("emulator-admin.json");
+        }
+        leaks.outputs_checked = self.outputs.len();
+        leaks.secrets_checked = secrets.len();
+        let admin_secret = &self.admin.secret;
+        for file in files_under(&self.dir.path().join(".kcform")) {
+            if file.starts_with(&secrets_dir) {
+                continue;
+            }
+            let stamp = FileStamp::of(&file);
+            let new_to_it = match leaks.files_checked.get(&file) {
+                Some((checked, count)) if Some(checked) == stamp.as_ref() => *count,
+                _ => 0,
+            };
+            if new_to_it == secrets.len() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for secret in &secrets[new_to_it..] {
+                let allowed = secret == admin_secret && file.ends_with("emulator-admin.json");
                 assert!(
                     allowed || !text.contains(secret.as_str()),
                     "a secret appeared in {}",
                     file.display()
                 );
             }
+            if let Some(stamp) = stamp {
+                leaks.files_checked.insert(file, (stamp, secrets.len()));
+            }
         }
     }
 
     /// Number of distinct secrets delivered so far (excluding the admin key).
     pub fn secrets_delivered(&self) -> usize {
-        self.secrets_seen.len() - 1
+        self.leaks.delivered
+    }
+}
+
+/// The secrets the leak check looks for, and what it has checked against them.
+#[derive(Default)]
+struct LeakCheck {
+    /// Every secret, in the order first seen: the admin key's, an emulator process's bootstrap
+    /// keys' and every delivered one.
+    secrets: Vec<String>,
+    /// The same, to tell a new one.
+    seen: BTreeSet<String>,
+    /// How many of them were delivered.
+    delivered: usize,
+    /// The outputs before this index are checked against the secrets before `secrets_checked`.
+    outputs_checked: usize,
+    secrets_checked: usize,
+    /// Each file checked, as it was then, and against how many secrets.
+    files_checked: std::collections::HashMap<PathBuf, (FileStamp, usize)>,
+}
+
+impl LeakCheck {
+    fn look_for(&mut self, secret: String, delivered: bool) {
+        if self.seen.insert(secret.clone()) {
+            self.secrets.push(secret);
+            self.delivered += usize::from(delivered);
+        }
+    }
+}
+
+/// What tells whether a file changed since it was checked: kcform replaces its records by
+/// renaming a new file over them (a new inode) and appends to none without growing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    inode: u64,
+    len: u64,
+    modified: std::time::SystemTime,
+}
+
+impl FileStamp {
+    fn of(file: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt as _;
+        let metadata = std::fs::metadata(file).ok()?;
+        Some(FileStamp {
+            inode: metadata.ino(),
+            len: metadata.len(),
+            modified: metadata.modified().ok()?,
+        })
     }
 }
 
@@ -341,7 +541,8 @@ impl Drop for World {
     }
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir` (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -360,6 +561,277 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// An HTTP client for the emulator's control routes and raw requests: an emulator that stops
+/// answering fails the test instead of hanging it.
+fn control_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A kcform run in progress (see [`World::start_kcform`]).
+pub struct RunningKcform {
+    child: Child,
+    /// Each line of its stdout and stderr, as it is printed.
+    lines: mpsc::Receiver<String>,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl RunningKcform {
+    /// Waits until `count` lines of its output (stdout or stderr) satisfied `wanted`; false if
+    /// it ended first or `limit` passed.
+    pub fn wait_for_lines(
+        &mut self,
+        count: usize,
+        wanted: impl Fn(&str) -> bool,
+        limit: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut seen = 0;
+        while seen < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => seen += 1,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Kills it with SIGKILL.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Reads a child's pipe to its end on a thread of its own, sending each line to `line` as it
+/// comes; returns everything read.
+fn read_lines_in_background<R: std::io::Read + Send + 'static>(
+    pipe: Option<R>,
+    line: mpsc::Sender<String>,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = pipe {
+            let mut reader = std::io::BufReader::new(pipe);
+            loop {
+                let start = bytes.len();
+                match reader.read_until(b'\n', &mut bytes) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&bytes[start..]);
+                        // Nobody may be listening any more; the output is kept all the same.
+                        let _ = line.send(text.trim_end().to_string());
+                    }
+                }
+            }
+        }
+        bytes
+    })
+}
+
+/// How long a start of the emulator process may take before the test fails.
+const EMULATOR_START_LIMIT: Duration = Duration::from_secs(20);
+
+/// The emulator as a `kcform emulator` process (the real binary) on a fixed loopback port with
+/// a data file in a directory of its own, so that a test can kill it with SIGKILL — a crash,
+/// with no shutdown — and start it again on the same port and data file, where it carries on
+/// from its journal. Killed on drop.
+pub struct EmulatorProcess {
+    child: Option<Child>,
+    addr: SocketAddr,
+    /// `state.json` (+ `.journal`, `.lock`) and `admin.json` (the bootstrap key).
+    dir: tempfile::TempDir,
+    /// Everything the process wrote on stderr, across restarts (for failure messages).
+    log: Arc<Mutex<String>>,
+}
+
+impl EmulatorProcess {
+    /// Starts one on a free port of 127.0.0.1 and waits until it answers.
+    pub fn start() -> EmulatorProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (child, addr) = launch(dir.path(), "127.0.0.1:0".parse().unwrap(), &log)
+            .unwrap_or_else(|problem| panic!("the emulator did not start: {problem}"));
+        let process = EmulatorProcess {
+            child: Some(child),
+            addr,
+            dir,
+            log,
+        };
+        process.wait_until_answering();
+        process
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The data file.
+    pub fn data_file(&self) -> PathBuf {
+        self.dir.path().join("state.json")
+    }
+
+    /// The secret of the bootstrap key the current start wrote to `admin.json`.
+    pub fn bootstrap_secret(&self) -> String {
+        let path = self.dir.path().join("admin.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        serde_json::from_str::<AccessKeyCredential>(&text)
+            .unwrap()
+            .secret
+    }
+
+    /// Kills it with SIGKILL and reaps it (nothing happens if it is not running).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data file (killing it first if it runs) and waits
+    /// until it answers. The port may still be held for a moment by the killed process's
+    /// socket, so a start that cannot bind is tried again, a bounded number of times.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + EMULATOR_START_LIMIT;
+        loop {
+            match launch(self.dir.path(), self.addr, &self.log) {
+                Ok((child, _)) => {
+                    self.child = Some(child);
+                    break;
+                }
+                Err(problem) if Instant::now() >= deadline => {
+                    panic!(
+                        "the emulator did not start again on {}: {problem}",
+                        self.addr
+                    )
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        self.wait_until_answering();
+    }
+
+    /// Polls `GET /_emulator/health` until it answers 200.
+    fn wait_until_answering(&self) {
+        let deadline = Instant::now() + EMULATOR_START_LIMIT;
+        while !healthy(self.addr) {
+            assert!(
+                Instant::now() < deadline,
+                "the emulator on {} does not answer; its stderr ends:\n{}",
+                self.addr,
+                log_tail(&self.log.lock().unwrap())
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Spawns `kcform emulator` listening on `listen` with its files in `dir` and waits for the
+/// line saying where it listens; its stderr is copied to `log`. Fails with what it printed if
+/// it exits first.
+fn launch(
+    dir: &Path,
+    listen: SocketAddr,
+    log: &Arc<Mutex<String>>,
+) -> Result<(Child, SocketAddr), String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kcform"))
+        .arg("emulator")
+        .arg("--listen")
+        .arg(listen.to_string())
+        .arg("--data")
+        .arg(dir.join("state.json"))
+        .arg("--bootstrap-credentials")
+        .arg(dir.join("admin.json"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run kcform emulator: {e}"))?;
+    let stderr = child.stderr.take().expect("piped");
+    let (first_line, listening) = mpsc::channel::<String>();
+    let copy = Arc::clone(log);
+    // The pipe is read to its end, so the emulator never blocks on (or fails writing) stderr.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = first_line.send(line.clone());
+            let mut copy = copy.lock().unwrap();
+            copy.push_str(&line);
+            copy.push('\n');
+        }
+    });
+    let address = listening
+        .recv_timeout(EMULATOR_START_LIMIT)
+        .ok()
+        .and_then(|line| {
+            let (_, rest) = line.split_once("listening on http://")?;
+            rest.split_whitespace().next()?.parse::<SocketAddr>().ok()
+        });
+    match address {
+        Some(addr) => Ok((child, addr)),
+        None => {
+            let _ = child.kill();
+            let status = child.wait();
+            // Let the reader thread copy the rest of what it printed.
+            std::thread::sleep(Duration::from_millis(20));
+            let log = log_tail(&log.lock().unwrap());
+            Err(format!(
+                "kcform emulator ended ({status:?}) without listening; its stderr ends:\n{log}"
+            ))
+        }
+    }
+}
+
+/// The last lines of a log.
+fn log_tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n")
+}
+
+/// Whether the emulator at `addr` answers `GET /_emulator/health` with 200.
+fn healthy(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer.starts_with(b"HTTP/1.1 200")
+}
+
 /// Issues a token with an access key's ID and secret, over plain HTTP as any Keystone client
 /// would; returns the HTTP status.
 pub fn issue_token(endpoint: &str, id: &str, secret: &str) -> u16 {
@@ -372,7 +844,7 @@ pub fn issue_token(endpoint: &str, id: &str, secret: &str) -> u16 {
         .build()
         .unwrap();
     runtime.block_on(async {
-        reqwest::Client::new()
+        control_client()
             .post(format!("{endpoint}/identity/v3/auth/tokens"))
             .json(&body)
             .send()

@@ -7,6 +7,7 @@ mod harness;
 mod scale_harness;
 
 mod adopt;
+mod chaos;
 mod commands;
 mod examples;
 mod keys;

@@ -362,6 +362,32 @@ fn changes_made_outside_kcform_are_noted() {
     world.assert_converged();
 }
 
+#[test]
+fn an_object_deleted_outside_kcform_is_noted_until_the_next_apply() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.apply();
+    let key = world.keys("analytics").remove(0);
+    world
+        .block_on(world.api.delete_access_key(&key.user_id, &key.id))
+        .unwrap();
+    let without_key = CONFIG.replace(
+        "\n[project.analytics.service_account.etl.access_key.ci]\ndescription = \"CI\"\n",
+        "",
+    );
+    world.write("main.toml", &without_key);
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .contains("# access_key.analytics/etl/ci: deleted outside kcform"),
+        "{}",
+        plan.stdout
+    );
+    // Nothing to do, but the apply records what it found: the note is not repeated forever.
+    world.apply();
+    world.assert_converged();
+}
+
 /// Rewrites the saved plan at `path` with `forge` applied to its plan, and recomputes its
 /// checksum as anyone can (it is unkeyed): what an attacker who can swap the artifact does.
 fn forge(world: &World, path: &str, forge: impl FnOnce(&mut kcform::plan::Plan)) {

@@ -171,3 +171,51 @@ async fn lists_follow_every_change_through_the_indexes() {
         ["alpha", "mid", "zeta"]
     );
 }
+
+#[tokio::test]
+async fn a_request_dropped_while_it_writes_the_journal_does_not_stall_the_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.json");
+    let (state, _) = crate::emulator::EmulatorState::open(&options(&data_file)).expect("opens");
+    let change = |payment_method: bool| {
+        let from = state.settled_mark();
+        state
+            .write(|data| {
+                data.organization.payment_method = payment_method;
+                Ok(())
+            })
+            .expect("a change");
+        from
+    };
+    let from = change(false);
+    state.commit(from).await.expect("saved");
+    let mut dropped_mid_write = 0;
+    for attempt in 0..20 {
+        let from = change(attempt % 2 == 0);
+        // The request that made the change becomes the flusher; its future is dropped while
+        // its journal write runs (hyper drops a request's future when its client disconnects).
+        let mut flusher = Box::pin(state.commit(from));
+        let pending = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(flusher.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        drop(flusher);
+        if pending {
+            dropped_mid_write += 1;
+        }
+        // Every later answer waits for that write: it must still settle.
+        let later = tokio::time::timeout(std::time::Duration::from_secs(5), state.commit(0)).await;
+        assert!(
+            matches!(later, Ok(Ok(()))),
+            "a later request waits forever for the dropped write"
+        );
+    }
+    assert!(dropped_mid_write > 0, "no flusher was dropped mid-write");
+    let journal =
+        std::fs::read_to_string(dir.path().join("emulator.json.journal")).expect("journal");
+    assert_eq!(
+        journal.lines().count(),
+        21,
+        "every change is on disk: {journal}"
+    );
+}
