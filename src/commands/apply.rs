@@ -120,6 +120,27 @@ async fn run_locked(
     finish(&report)
 }
 
+/// The plan apply runs: the same pipeline as `kcform plan`, its human blocks rendered as each
+/// project is planned.
+async fn plan_for_apply(
+    desired: Desired,
+    early: Option<super::Early>,
+    args: &ApplyArgs,
+    settings: &GlobalSettings,
+    selection: &Selection<'_>,
+) -> anyhow::Result<Planned> {
+    let palette = Palette::new(settings.color_stdout);
+    super::make_plan(
+        desired,
+        early,
+        settings,
+        args.parallelism,
+        selection,
+        Some(palette),
+    )
+    .await
+}
+
 /// A fresh plan, checked against `--expect-checksum`.
 async fn fresh(
     desired: Desired,
@@ -131,16 +152,7 @@ async fn fresh(
         targets: &args.targets,
         excludes: &args.excludes,
     };
-    let palette = Palette::new(settings.color_stdout);
-    let planned = super::make_plan(
-        desired,
-        early,
-        settings,
-        args.parallelism,
-        &selection,
-        Some(palette),
-    )
-    .await?;
+    let planned = plan_for_apply(desired, early, args, settings, &selection).await?;
     if let Some(expected) = &args.expect_checksum
         && &planned.checksum != expected
     {
@@ -193,16 +205,7 @@ async fn from_saved(
         targets: &saved.targets,
         excludes: &saved.excludes,
     };
-    let palette = Palette::new(settings.color_stdout);
-    let planned = super::make_plan(
-        desired,
-        early,
-        settings,
-        args.parallelism,
-        &selection,
-        Some(palette),
-    )
-    .await?;
+    let planned = plan_for_apply(desired, early, args, settings, &selection).await?;
     let changed = saved.stale(&planned.fingerprints);
     if !changed.is_empty() {
         planned.connection.close().await;
