@@ -456,3 +456,40 @@ fn keys_created_when_kcform_is_killed_are_replaced_by_the_next_apply() {
         assert!(!keys.contains(orphan), "the orphan {orphan} is gone");
     }
 }
+
+#[test]
+fn keys_created_when_the_server_is_killed_are_replaced_once_it_is_back() {
+    let mut world = World::with_emulator_process();
+    let (text, names) = config(4);
+    world.write("main.toml", &text);
+    // Key creates are committed on arrival and answered 3 s later; the server dies first.
+    world.fault(json!({"method": "POST", "path": "*/application_credentials", "latency_ms": 3000}));
+    let child = world.spawn_kcform(&["apply", "--auto-approve", "--parallelism", "10", "."]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while world
+        .block_on(world.api.list_projects())
+        .map_or(true, |p| p.is_empty())
+        || world.keys("analytics").len() < 4
+    {
+        assert!(Instant::now() < deadline, "the keys were never created");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let the emulator's journal reach the disk (it commits in groups), then kill it.
+    std::thread::sleep(Duration::from_millis(500));
+    world.kill_emulator();
+    let run = world.finish(child);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    world.restart_emulator();
+    let orphans: Vec<String> = world.keys("analytics").into_iter().map(|k| k.id).collect();
+    assert_eq!(orphans.len(), 4, "the keys outlived the server's death");
+
+    let plan = world.plan();
+    assert!(plan.stdout.contains(UNSETTLED), "{}", plan.stdout);
+    world.apply();
+    world.assert_converged();
+    world.assert_delivered("analytics", &names, 1);
+    let keys: Vec<String> = world.keys("analytics").into_iter().map(|k| k.id).collect();
+    for orphan in &orphans {
+        assert!(!keys.contains(orphan), "the orphan {orphan} is gone");
+    }
+}
