@@ -404,7 +404,11 @@ mod tests {
                     !std::env::var("CI").is_ok_and(|v| v == "true"),
                     "CI=true but chown failed ({e}); ownership tests need root"
                 );
-                eprintln!("note: skipped, chown needs root: {e}");
+                // Straight to the process's stderr, so the skip shows in plain `cargo test`.
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stderr(),
+                    format_args!("note: skipped, chown needs root: {e}\n"),
+                );
                 false
             }
         }

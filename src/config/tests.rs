@@ -1003,7 +1003,11 @@ fn an_unreadable_toml_file_is_an_error_naming_it() {
     if std::fs::read(&file).is_ok() {
         // Root (as in CI containers) reads whatever the mode says; the FIFO and directory
         // cases above cover unreadable entries there.
-        eprintln!("skipped: running as a user that can read a file with mode 000 (root)");
+        // Straight to the process's stderr, so the skip shows in plain `cargo test` output.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"note: skipped: running as a user that can read a file with mode 000 (root)\n",
+        );
         return;
     }
     let err = load(dir.path()).unwrap_err();

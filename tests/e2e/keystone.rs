@@ -6,6 +6,8 @@
 //! In CI (`CI=true`) a missing keystoneauth1 fails the test, since `.ci/run` installs it;
 //! elsewhere the test is skipped with a note.
 
+use std::io::Write as _;
+
 use std::process::Command;
 
 use crate::harness::World;
@@ -39,7 +41,10 @@ fn keystoneauth_available() -> bool {
         "CI=true but python3 cannot import keystoneauth1; .ci/run installs it with pip"
     );
     if !imported {
-        eprintln!(
+        // Straight to the process's stderr: libtest captures `eprintln!`, and a skip must
+        // show in plain `cargo test` output.
+        let _ = writeln!(
+            std::io::stderr(),
             "note: skipping the keystoneauth1 compatibility test: python3 cannot import \
              keystoneauth1 (python3 -m pip install keystoneauth1)"
         );

@@ -4,6 +4,8 @@
 //! server that `.ci/run` starts (`KCFORM_TEST_S3_ENDPOINT`), on the S3 backend. Every apply
 //! leaves one journal record.
 
+use std::io::Write as _;
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -167,7 +169,12 @@ fn s3_endpoint() -> Option<String> {
             )
         }
         _ => {
-            eprintln!("note: KCFORM_TEST_S3_ENDPOINT is not set; skipping the S3 lock test");
+            // Straight to the process's stderr: libtest captures `eprintln!`, and a skip must
+            // show in plain `cargo test` output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: KCFORM_TEST_S3_ENDPOINT is not set; skipping the S3 lock test"
+            );
             None
         }
     }
