@@ -79,15 +79,8 @@ mod unix {
         let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
             // `/` or a path ending in `..`: there is no last component to check without
             // following; the directory itself is still checked.
-            let file = match rustix::fs::openat(
-                CWD,
-                root,
-                DIRECTORY.difference(OFlags::NOFOLLOW),
-                Mode::empty(),
-            ) {
-                Ok(fd) => File::from(fd),
-                Err(Errno::NOENT) if walk == Walk::Existing => return Ok(None),
-                Err(errno) => return Err(io("open directory", root)(errno)),
+            let Some(file) = open_following(root, walk)? else {
+                return Ok(None);
             };
             return check(file, root.to_path_buf(), walk).map(Some);
         };
@@ -100,21 +93,29 @@ mod unix {
             super::super::create_private_dirs(parent)
                 .map_err(std_io("create directory", parent))?;
         }
-        let file = match rustix::fs::openat(
-            CWD,
-            parent,
-            DIRECTORY.difference(OFlags::NOFOLLOW),
-            Mode::empty(),
-        ) {
-            Ok(fd) => File::from(fd),
-            Err(Errno::NOENT) if walk == Walk::Existing => return Ok(None),
-            Err(errno) => return Err(io("open directory", parent)(errno)),
+        let Some(file) = open_following(parent, walk)? else {
+            return Ok(None);
         };
         let parent = Dir {
             file,
             path: parent.to_path_buf(),
         };
         step(&parent, name, walk)
+    }
+
+    /// Opens the directory at `path`, following links on the way as any path is; `None` when
+    /// it does not exist and [`Walk::Existing`] only looks.
+    fn open_following(path: &Path, walk: Walk) -> Result<Option<File>, SecretsDirError> {
+        match rustix::fs::openat(
+            CWD,
+            path,
+            DIRECTORY.difference(OFlags::NOFOLLOW),
+            Mode::empty(),
+        ) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(Errno::NOENT) if walk == Walk::Existing => Ok(None),
+            Err(errno) => Err(io("open directory", path)(errno)),
+        }
     }
 
     /// Opens (for [`Walk::Write`], first creates) the directory `name` inside `parent`.
