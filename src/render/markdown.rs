@@ -2,6 +2,11 @@
 //! anything is destroyed, deactivated or replaced, a table of changes, drift notes, and the full
 //! human plan inside `<details>` in a `diff` block. Never longer than [`MAX_LEN`] characters:
 //! past that, the table and the full plan are cut with a note saying how much was left out.
+//!
+//! Every piece of user or live text (names, nicknames, descriptions, rotation values, reasons,
+//! drift notes) goes through [`text`] or [`code`], or inside a fence longer than any backtick run
+//! it holds: a reviewer trusts this comment, so no value may open HTML or a comment, close the
+//! table cell or the code block, or start a block of its own.
 
 use std::fmt::Write as _;
 
@@ -48,8 +53,53 @@ fn diff_line(line: &str) -> String {
     line.to_string()
 }
 
-fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Inline text shown as written: every ASCII punctuation character is backslash-escaped (which
+/// CommonMark allows for all of them, and GFM honours inside table cells for `|`), so `<`, `&`,
+/// `` ` ``, `*`, `[`, `|`, `#`… stay literal; line breaks and other control characters become
+/// spaces, so a value cannot end its line, list item or table row.
+fn text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars().map(visible) {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Control characters become spaces, and the invisible marks that reorder or hide text
+/// (bidirectional overrides and isolates) become `�`, so what a reviewer reads is what the
+/// value holds.
+fn visible(c: char) -> char {
+    match c {
+        '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+        c if c.is_control() => ' ',
+        c => c,
+    }
+}
+
+/// A code span holding `value` literally: delimited by more backticks than its longest run, padded
+/// when it starts or ends with a backtick or a space (CommonMark strips one space each side),
+/// with `|` escaped when it sits in a table cell (GFM splits cells before reading code spans).
+fn code(value: &str, in_table: bool) -> String {
+    let flat: String = value.chars().map(visible).collect();
+    let flat = if in_table {
+        flat.replace('|', "\\|")
+    } else {
+        flat
+    };
+    let ticks = "`".repeat(longest_backtick_run(&flat) + 1);
+    let pad = if flat.starts_with(['`', ' ']) || flat.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{flat}{pad}{ticks}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// Renders the markdown comment.
@@ -87,10 +137,10 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
         for denied in plan.denied.iter().take(50) {
             let _ = writeln!(
                 head,
-                "> - {} `{}`: {}",
+                "> - {} {}: {}",
                 denied.action,
-                denied.address,
-                escape_cell(&denied.reason)
+                code(&denied.address.to_string(), false),
+                text(&denied.reason)
             );
         }
         if plan.denied.len() > 50 {
@@ -101,7 +151,12 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
     if !plan.drift.is_empty() {
         let _ = writeln!(head, "**Changed outside kcform since the last apply:**\n");
         for drift in &plan.drift {
-            let _ = writeln!(head, "- `{}`: {}", drift.address, drift.notes.join("; "));
+            let _ = writeln!(
+                head,
+                "- {}: {}",
+                code(&drift.address.to_string(), false),
+                text(&drift.notes.join("; "))
+            );
         }
         head.push('\n');
     }
@@ -115,15 +170,15 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
     let mut shown = 0;
     for change in &plan.changes {
         let row = format!(
-            "| {} | `{}`{} | {} |\n",
+            "| {} | {}{} | {} |\n",
             action_label(change.action),
-            change.address,
+            code(&change.address.to_string(), true),
             change
                 .deposed
                 .as_ref()
-                .map(|id| format!(" (deposed {id})"))
+                .map(|id| format!(" (deposed {})", code(id, true)))
                 .unwrap_or_default(),
-            escape_cell(&change.reasons.join("; "))
+            text(&change.reasons.join("; "))
         );
         if table.len() + row.len() > budget / 2 {
             break;
@@ -141,7 +196,7 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
 
     let full: Vec<String> = human::render(plan, &Palette::plain())
         .lines()
-        .map(diff_line)
+        .map(|line| diff_line(line).chars().map(visible).collect())
         .collect();
     let room = budget.saturating_sub(table.len()).saturating_sub(200);
     let mut block = String::new();
@@ -162,9 +217,11 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
     } else {
         String::new()
     };
-    let text = format!(
-        "{head}{table}\n<details><summary>Full plan</summary>\n\n```diff\n{block}```\n{cut}</details>\n{footer}"
+    // A fence closes only on a run of backticks at least as long as the one that opened it.
+    let fence = "`".repeat((longest_backtick_run(&block) + 1).max(3));
+    let comment = format!(
+        "{head}{table}\n<details><summary>Full plan</summary>\n\n{fence}diff\n{block}{fence}\n{cut}</details>\n{footer}"
     );
-    debug_assert!(text.chars().count() <= MAX_LEN);
-    text
+    debug_assert!(comment.chars().count() <= MAX_LEN);
+    comment
 }

@@ -1,5 +1,6 @@
 //! Snapshots of every machine format for a plan with every action kind, the Terraform JSON read
-//! by an independent consumer (a Rego policy in regorus), and markdown's length cap.
+//! by an independent consumer (a Rego policy in regorus), markdown's length cap, and hostile
+//! values read through a CommonMark/GFM renderer (pulldown-cmark) the way a reviewer sees them.
 
 use crate::fixtures::*;
 use crate::plan::{Action, Change, Drift, Plan, RemoteIds};
@@ -186,6 +187,93 @@ fn markdown_of_thousands_of_changes_stays_under_the_comment_limit() {
     assert!(text.contains("The full plan was cut after"));
     assert!(
         text.trim_end()
+            .ends_with(&format!("Plan checksum: `{CHECKSUM}`"))
+    );
+}
+
+/// Values a pull request (or someone with console access) could slip into a plan to make the
+/// comment say something else: an HTML comment that hides the rest, a cell break, closing tags,
+/// an image, a fence, a bidirectional override.
+const HOSTILE: [&str; 6] = [
+    "v2 <!-- hidden",
+    "Ops | <img src=x onerror=alert(1)> </details>",
+    "```\n# Approved by security",
+    "</summary></details><b>no changes</b>",
+    "[click](https://evil.example) *bold* &amp; `tick`",
+    "safe\u{202e}txt.exe",
+];
+
+fn hostile_plan() -> Plan {
+    let mut plan = every_action_plan();
+    for (change, value) in plan.changes.iter_mut().zip(HOSTILE.iter().cycle()) {
+        change.reasons.push((*value).to_string());
+    }
+    plan.changes[0].deposed = Some("id`|`x".to_string());
+    plan.drift.push(Drift {
+        address: crate::address::Address::project("analytics"),
+        notes: HOSTILE.iter().map(|v| (*v).to_string()).collect(),
+    });
+    plan
+}
+
+#[test]
+fn hostile_values_in_the_markdown_plan_stay_text_a_reviewer_can_see() {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+    let plan = hostile_plan();
+    let comment = markdown::render(&plan, CHECKSUM);
+    let mut html = Vec::new();
+    let mut seen = String::new();
+    let mut rows = 0;
+    let mut code_blocks = Vec::new();
+    let mut in_code = false;
+    let mut list_items = 0;
+    for event in Parser::new_ext(&comment, Options::ENABLE_TABLES | Options::ENABLE_GFM) {
+        match event {
+            Event::Html(tag) | Event::InlineHtml(tag) => html.push(tag.trim().to_string()),
+            Event::Start(Tag::TableRow) => rows += 1,
+            Event::Start(Tag::Item) => list_items += 1,
+            Event::Start(Tag::CodeBlock(_)) => {
+                in_code = true;
+                code_blocks.push(String::new());
+            }
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Text(text) | Event::Code(text) if in_code => {
+                code_blocks.last_mut().unwrap().push_str(&text);
+            }
+            Event::Text(text) | Event::Code(text) => seen.push_str(&text),
+            Event::SoftBreak | Event::HardBreak => seen.push('\n'),
+            _ => {}
+        }
+    }
+    // The only HTML is the comment's own `<details>` wrapper.
+    assert_eq!(
+        html,
+        ["<details><summary>Full plan</summary>", "</details>"],
+        "{comment}"
+    );
+    // One row per change, no more, no fewer: no value split or ended a row.
+    assert_eq!(rows, plan.changes.len(), "{comment}");
+    // The drift list has one item, holding every note.
+    assert_eq!(list_items, 1, "{comment}");
+    // Every hostile value reads as written (line breaks and overrides made visible).
+    for value in HOSTILE {
+        let shown = value.replace('\n', " ").replace('\u{202e}', "\u{fffd}");
+        assert!(
+            seen.contains(&shown),
+            "`{shown}` not shown as written:\n{comment}"
+        );
+    }
+    assert!(seen.contains("id`|`x"), "{comment}");
+    // The full plan is one code block holding every line of the human plan.
+    assert_eq!(code_blocks.len(), 1, "{comment}");
+    let human_lines = super::human::render(&plan, &super::Palette::plain())
+        .lines()
+        .count();
+    assert_eq!(code_blocks[0].lines().count(), human_lines, "{comment}");
+    assert!(
+        comment
+            .trim_end()
             .ends_with(&format!("Plan checksum: `{CHECKSUM}`"))
     );
 }
