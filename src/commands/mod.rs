@@ -118,6 +118,33 @@ pub(crate) struct Selection<'a> {
     pub excludes: &'a [Address],
 }
 
+impl Selection<'_> {
+    /// Fails, naming the closest valid addresses, when a `--target` or `--exclude` names no
+    /// declared or live object: a typo must not read as "No changes".
+    fn check(&self, desired: &Desired, live: &crate::live::Live) -> anyhow::Result<()> {
+        let mut problems = Vec::new();
+        for (flag, addresses) in [("--target", self.targets), ("--exclude", self.excludes)] {
+            for missing in crate::plan::unmatched(addresses, desired, live) {
+                let mut line = format!(
+                    "{flag} {} matches nothing declared or live",
+                    missing.address
+                );
+                if !missing.closest.is_empty() {
+                    let closest: Vec<String> =
+                        missing.closest.iter().map(ToString::to_string).collect();
+                    line.push_str(&format!("; closest: {}", closest.join(", ")));
+                }
+                problems.push(line);
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("{}", problems.join("\n"))
+        }
+    }
+}
+
 /// Connects for a configuration.
 pub(crate) async fn connect(
     desired: &Desired,
@@ -302,6 +329,7 @@ pub(crate) async fn make_plan(
         fingerprints,
         digests,
     } = planner.finish();
+    selection.check(&desired, &live)?;
     let plan = crate::plan::targeted(plan?, selection.targets);
     let mut plan = crate::plan::excluded(plan, selection.excludes);
     plan.denied = denied(&authority, &plan);

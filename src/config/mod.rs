@@ -38,7 +38,7 @@ mod load;
 mod merge;
 mod parse;
 mod rules;
-mod suggest;
+pub(crate) mod suggest;
 mod syntax;
 
 use std::collections::BTreeSet;

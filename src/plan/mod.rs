@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 
 pub use diff::{PlanRefused, ProjectDiff, assemble, diff, diff_project};
-pub use target::{excluded, targeted};
+pub use target::{Unmatched, excluded, targeted, unmatched};
 
 /// An object's attributes as shown in a plan (never a secret).
 pub type Attributes = BTreeMap<String, serde_json::Value>;

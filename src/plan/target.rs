@@ -1,10 +1,14 @@
 //! `--target` and `--exclude`: `--target` narrows a plan to the changes inside the targeted
 //! addresses plus everything they need first (a parent's create, the key deletes that free a
 //! slot or precede an account's delete); `--exclude` drops the changes inside the excluded
-//! addresses plus everything that needs them. Both follow the operation graph.
+//! addresses plus everything that needs them. Both follow the operation graph. An address that
+//! names nothing declared or live is reported by [`unmatched`], never taken as "no changes".
 
 use crate::address::Address;
+use crate::config::suggest::edit_distance;
 use crate::graph::OperationGraph;
+use crate::live::Live;
+use crate::model::Desired;
 
 use super::Plan;
 
@@ -24,6 +28,70 @@ pub fn excluded(plan: Plan, excludes: &[Address]) -> Plan {
     }
     let reached = closure(&plan, excludes, OperationGraph::dependents);
     keep(plan, |i| !reached[i])
+}
+
+/// How many valid addresses an unmatched one suggests.
+const SUGGESTIONS: usize = 3;
+
+/// A `--target` or `--exclude` address that names no declared or live object, with the valid
+/// addresses of its kind closest to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmatched {
+    /// The address as given.
+    pub address: Address,
+    /// Up to three declared or live addresses of the same kind, closest first.
+    pub closest: Vec<Address>,
+}
+
+/// The addresses of `selection` that contain no object declared in `desired` or found in
+/// `live` (keys of older generations included).
+pub fn unmatched(selection: &[Address], desired: &Desired, live: &Live) -> Vec<Unmatched> {
+    let known = known_addresses(desired, live);
+    selection
+        .iter()
+        .filter(|address| !known.iter().any(|k| address.contains(k)))
+        .map(|address| {
+            let given = address.to_string();
+            let mut same_kind: Vec<(usize, &Address)> = known
+                .iter()
+                .filter(|k| k.kind() == address.kind())
+                .map(|k| (edit_distance(&given, &k.to_string()), k))
+                .collect();
+            same_kind.sort();
+            Unmatched {
+                address: address.clone(),
+                closest: same_kind
+                    .into_iter()
+                    .take(SUGGESTIONS)
+                    .map(|(_, k)| k.clone())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn known_addresses(desired: &Desired, live: &Live) -> std::collections::BTreeSet<Address> {
+    let mut known = std::collections::BTreeSet::new();
+    for (name, project) in &desired.projects {
+        known.insert(Address::project(name));
+        for (account, spec) in &project.service_accounts {
+            known.insert(Address::service_account(name, account));
+            for key in spec.access_keys.keys() {
+                known.insert(Address::access_key(name, account, key));
+            }
+        }
+    }
+    for (name, project) in &live.projects {
+        known.insert(Address::project(name));
+        for (account, live_account) in &project.service_accounts {
+            known.insert(Address::service_account(name, account));
+            let keys = live_account.access_keys.values();
+            for key in keys.chain(&live_account.deposed_keys) {
+                known.insert(Address::access_key(name, account, &key.name));
+            }
+        }
+    }
+    known
 }
 
 /// Marks the changes inside `seeds` and everything reachable from them along `next`.

@@ -412,3 +412,61 @@ fn projects_put_together_in_any_order_give_the_plan_in_address_order() {
         assert_eq!(plan, whole);
     }
 }
+
+#[test]
+fn a_selection_that_names_nothing_is_reported_with_the_closest_addresses() {
+    let wanted = desired(vec![project(
+        "a1b",
+        "A",
+        vec![account("etl", vec![key("ci")]), account("other", vec![])],
+    )]);
+    let current = live(vec![live_project(
+        "a1b",
+        "A",
+        vec![live_account(
+            "stray",
+            Status::Active,
+            vec![live_key("old", "", 1)],
+        )],
+    )]);
+    let selection = [
+        Address::project("a1b"),
+        Address::service_account("a1b", "etl"),
+        // Live only: a delete can be targeted.
+        Address::access_key("a1b", "stray", "old"),
+        Address::service_account("a1b", "etll"),
+        Address::access_key("a1b", "etl", "nope"),
+        Address::project("zzz"),
+    ];
+    let missing = crate::plan::unmatched(&selection, &wanted, &current);
+    let shown: Vec<(String, Vec<String>)> = missing
+        .iter()
+        .map(|m| {
+            (
+                m.address.to_string(),
+                m.closest.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "service_account.a1b/etll".to_string(),
+                vec![
+                    "service_account.a1b/etl".to_string(),
+                    "service_account.a1b/other".to_string(),
+                    "service_account.a1b/stray".to_string(),
+                ]
+            ),
+            (
+                "access_key.a1b/etl/nope".to_string(),
+                vec![
+                    "access_key.a1b/etl/ci".to_string(),
+                    "access_key.a1b/stray/old".to_string(),
+                ]
+            ),
+            ("project.zzz".to_string(), vec!["project.a1b".to_string()]),
+        ]
+    );
+}

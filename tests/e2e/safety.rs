@@ -186,6 +186,50 @@ fn detailed_exitcode_tells_changes_from_none() {
 }
 
 #[test]
+fn a_target_or_exclude_that_names_nothing_is_an_error_not_no_changes() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl]\n",
+    );
+    world.apply();
+    for (flag, command) in [
+        ("--target", "plan"),
+        ("--exclude", "plan"),
+        ("--target", "apply"),
+    ] {
+        let mut args = vec![command, flag, "service_account.analytics/nope", "."];
+        if command == "apply" {
+            args.insert(1, "--auto-approve");
+        }
+        let out = world.kcform(&args).expect_code(1);
+        assert!(
+            out.stderr.contains(&format!(
+                "{flag} service_account.analytics/nope matches nothing declared or live; closest: service_account.analytics/etl"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("No changes"), "{}", out.stdout);
+    }
+    // A live object that is no longer declared can still be targeted (its delete).
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\n",
+    );
+    let out = world
+        .kcform(&["plan", "--target", "service_account.analytics/etl", "."])
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("0 to deactivate, 1 to destroy."),
+        "{}",
+        out.stdout
+    );
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
 fn a_targeted_apply_changes_only_the_target_and_its_parents() {
     let mut world = World::new();
     world.write(
