@@ -5,6 +5,7 @@
 
 use crate::apply::{ApplyReport, Outcome};
 use crate::live::Live;
+use crate::model::Desired;
 use crate::plan::drift::{Snapshot, record};
 use crate::plan::{Action, Plan};
 
@@ -13,12 +14,15 @@ pub const RECORD: &str = "snapshot.json";
 
 /// The record after an apply of `plan`, made from `live`, did what `report` says (failed and
 /// unstarted operations leave their object's previous record; objects `live` showed gone are
-/// forgotten, see [`Snapshot::forget_gone`]).
+/// forgotten, see [`Snapshot::forget_gone`]). Each recorded account declared in `desired` takes
+/// its `protect` flag from there; an account no longer declared keeps the flag it had, so its
+/// deletion stays refused (see `plan::safety::protected_deletions`).
 pub fn after_apply(
     previous: Option<Snapshot>,
     plan: &Plan,
     report: &ApplyReport,
     live: &Live,
+    desired: &Desired,
 ) -> Snapshot {
     let mut snapshot = previous.unwrap_or_default();
     snapshot.forget_gone(live);
@@ -51,6 +55,21 @@ pub fn after_apply(
                 }
                 snapshot.objects.insert(address, recorded);
             }
+        }
+    }
+    for (address, recorded) in &mut snapshot.objects {
+        let Some((project, account)) = address
+            .strip_prefix("service_account.")
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            continue;
+        };
+        if let Some(spec) = desired
+            .projects
+            .get(project)
+            .and_then(|p| p.service_accounts.get(account))
+        {
+            recorded.protect = spec.protect;
         }
     }
     snapshot
@@ -104,7 +123,13 @@ mod tests {
             .collect();
         assert_eq!(noted, ["access_key.p1a/sa/gone: deleted outside kcform"]);
 
-        let after = after_apply(Some(previous), &plan, &ApplyReport::default(), &now);
+        let after = after_apply(
+            Some(previous),
+            &plan,
+            &ApplyReport::default(),
+            &now,
+            &wanted,
+        );
         assert!(
             detect(&Some(after.clone()), &now, &wanted).is_empty(),
             "noted once, then forgotten"

@@ -381,7 +381,13 @@ async fn record_outcome(
     if after != before {
         records.save(keepers::RECORD, Some(&after)).await?;
     }
-    let snapshot = snapshot::after_apply(previous, &planned.plan, report, &planned.live);
+    let snapshot = snapshot::after_apply(
+        previous,
+        &planned.plan,
+        report,
+        &planned.live,
+        &planned.desired,
+    );
     records.save(snapshot::RECORD, Some(&snapshot)).await?;
     Ok(())
 }

@@ -330,7 +330,17 @@ pub(crate) async fn make_plan(
         digests,
     } = planner.finish();
     selection.check(&desired, &live)?;
-    let plan = crate::plan::targeted(plan?, selection.targets);
+    let plan = plan.map_err(|refused| {
+        if refused.by_safety_rail {
+            anyhow::Error::new(crate::exit::CodedError {
+                code: crate::exit::SAFETY_RAIL,
+                message: refused.to_string(),
+            })
+        } else {
+            anyhow::Error::new(refused)
+        }
+    })?;
+    let plan = crate::plan::targeted(plan, selection.targets);
     let mut plan = crate::plan::excluded(plan, selection.excludes);
     plan.denied = denied(&authority, &plan);
     let projects: Vec<String> = declared.into_iter().collect();

@@ -21,6 +21,9 @@ pub const UNDELIVERED_REASON: &str = "its secret was never delivered: the apply 
 pub struct PlanRefused {
     /// One message per problem.
     pub problems: Vec<String>,
+    /// At least one problem is a safety rail's refusal (a protected account), not an error in
+    /// the configuration: the command exits 5 rather than 1.
+    pub by_safety_rail: bool,
 }
 
 /// Diffs the desired state against the live state at time `now` (for `max_age`).
@@ -44,6 +47,7 @@ pub struct ProjectDiff {
     changes: Vec<Change>,
     unchanged: Vec<Unchanged>,
     problems: Vec<String>,
+    by_safety_rail: bool,
 }
 
 impl ProjectDiff {
@@ -67,6 +71,7 @@ pub fn diff_project(
         changes: Vec::new(),
         unchanged: Vec::new(),
         problems: Vec::new(),
+        by_safety_rail: false,
     };
     match live {
         Some(live_project) => differ.existing_project(project, live_project),
@@ -84,6 +89,7 @@ pub fn diff_project(
         changes,
         unchanged,
         problems: differ.problems,
+        by_safety_rail: differ.by_safety_rail,
     }
 }
 
@@ -101,7 +107,10 @@ pub fn assemble(parts: impl IntoIterator<Item = ProjectDiff>) -> Result<Plan, Pl
         .flat_map(|part| std::mem::take(&mut part.problems))
         .collect();
     if !problems.is_empty() {
-        return Err(PlanRefused { problems });
+        return Err(PlanRefused {
+            problems,
+            by_safety_rail: parts.iter().any(|part| part.by_safety_rail),
+        });
     }
     let mut changes = Vec::with_capacity(parts.iter().map(|part| part.changes.len()).sum());
     let mut unchanged = Vec::with_capacity(parts.iter().map(|part| part.unchanged.len()).sum());
@@ -143,6 +152,7 @@ struct Differ {
     changes: Vec<Change>,
     unchanged: Vec<Unchanged>,
     problems: Vec<String>,
+    by_safety_rail: bool,
 }
 
 fn project_attributes(name: &str, nickname: &str, description: &str) -> Attributes {
@@ -455,6 +465,7 @@ impl Differ {
                 Status::Inactive => Action::Deactivate,
             };
             if action == Action::Deactivate && account.protect {
+                self.by_safety_rail = true;
                 self.problems.push(format!(
                     "{}: {address} is protected (`protect = true`) and cannot be deactivated.\n\
                      hint: remove `protect = true` in a reviewed change first if the deactivation is intended.",

@@ -81,6 +81,10 @@ pub struct Recorded {
     pub id: Option<String>,
     /// Its tracked attributes.
     pub attributes: BTreeMap<String, Value>,
+    /// A service account applied with `protect = true`: kept after its table is removed, so
+    /// its deletion is refused until `protect = false` is applied first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
 }
 
 /// The tracked part of an object's attributes, with its ID.
@@ -97,6 +101,7 @@ pub fn record(attributes: &Attributes, id: Option<String>) -> Recorded {
             .filter(|(name, _)| TRACKED.contains(&name.as_str()))
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect(),
+        protect: false,
     }
 }
 
@@ -269,6 +274,7 @@ pub(crate) fn snapshot_of(live: &Live) -> Snapshot {
                         .iter()
                         .map(|(name, value)| (name.to_string(), Value::from(*value)))
                         .collect(),
+                    protect: false,
                 };
                 (object.key, recorded)
             })

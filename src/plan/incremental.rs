@@ -13,6 +13,7 @@ use crate::model::Desired;
 
 use super::diff::{ProjectDiff, assemble, diff_project};
 use super::drift::{Snapshot, detect_project};
+use super::safety::protected_deletions;
 use super::saved::{ProjectDigest, project_digest};
 use super::{Change, Drift, Plan, PlanRefused};
 
@@ -28,6 +29,8 @@ pub struct Incremental {
     drift: Vec<Drift>,
     fingerprints: BTreeMap<String, String>,
     digests: BTreeMap<String, ProjectDigest>,
+    /// Deletions of accounts the last apply recorded as protected.
+    protected: Vec<String>,
 }
 
 /// What [`Incremental::finish`] gives back.
@@ -59,6 +62,7 @@ impl Incremental {
             drift: Vec::new(),
             fingerprints: BTreeMap::new(),
             digests: BTreeMap::new(),
+            protected: Vec::new(),
         }
     }
 
@@ -86,6 +90,10 @@ impl Incremental {
             .snapshot
             .as_mut()
             .map(|parts| parts.remove(&project.name).unwrap_or_default());
+        if let (Some(diff), Some(recorded)) = (&diff, &recorded) {
+            self.protected
+                .extend(protected_deletions(diff.changes(), recorded));
+        }
         self.drift
             .extend(detect_project(&recorded, &project, declared));
         let mut fingerprints = BTreeMap::new();
@@ -120,10 +128,21 @@ impl Incremental {
         }
         let mut drift = self.drift;
         drift.sort_by(|a, b| a.address.cmp(&b.address));
-        let plan = assemble(self.diffs).map(|mut plan| {
-            plan.drift = drift;
-            plan
-        });
+        let plan = match assemble(self.diffs) {
+            Err(mut refused) => {
+                refused.by_safety_rail |= !self.protected.is_empty();
+                refused.problems.extend(self.protected);
+                Err(refused)
+            }
+            Ok(_) if !self.protected.is_empty() => Err(PlanRefused {
+                problems: self.protected,
+                by_safety_rail: true,
+            }),
+            Ok(mut plan) => {
+                plan.drift = drift;
+                Ok(plan)
+            }
+        };
         Finished {
             desired: self.desired,
             live: self.live,

@@ -1,5 +1,6 @@
-//! Safety rails that look at a whole plan: the mass-deletion threshold. (Protected accounts are
-//! refused earlier, by the diff itself.)
+//! Safety rails that look at a whole plan: the mass-deletion threshold, and the deletion of a
+//! service account the last apply recorded as protected. (Deactivating a declared protected
+//! account is refused by the diff itself.)
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,31 @@ use crate::address::Address;
 use crate::limits::{MASS_DELETE_MIN_OBJECTS, MASS_DELETE_RATIO};
 use crate::live::Live;
 
-use super::{Action, Plan};
+use super::drift::Snapshot;
+use super::{Action, Change, Plan};
+
+/// One message per service account that `changes` delete although the last apply recorded it
+/// with `protect = true` (its table was removed from the configuration since).
+pub fn protected_deletions(changes: &[Change], recorded: &Snapshot) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && c.deposed.is_none())
+        .filter(|c| matches!(c.address, Address::ServiceAccount { .. }))
+        .filter(|c| {
+            recorded
+                .objects
+                .get(&c.address.to_string())
+                .is_some_and(|r| r.protect)
+        })
+        .map(|c| {
+            format!(
+                "{} is protected: it was last applied with `protect = true`, and its table is no longer in the configuration, so it cannot be deleted.\n\
+                 hint: declare it again with `protect = false` and apply that reviewed change first if the deletion is intended.",
+                c.address
+            )
+        })
+        .collect()
+}
 
 /// One message per project whose service accounts or keys this plan deletes in bulk: more than
 /// [`MASS_DELETE_RATIO`] of them, when it has at least [`MASS_DELETE_MIN_OBJECTS`].

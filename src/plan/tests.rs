@@ -470,3 +470,31 @@ fn a_selection_that_names_nothing_is_reported_with_the_closest_addresses() {
         ]
     );
 }
+
+#[test]
+fn deleting_an_account_recorded_as_protected_is_refused() {
+    let wanted = desired(vec![project("a1b", "A", vec![account("kept", vec![])])]);
+    let current = live(vec![live_project(
+        "a1b",
+        "A",
+        vec![
+            live_account("kept", Status::Active, vec![]),
+            live_account("guarded", Status::Active, vec![]),
+            live_account("loose", Status::Active, vec![]),
+        ],
+    )]);
+    let plan = diff(&wanted, &current, NOW).unwrap();
+    let mut recorded = crate::plan::drift::Snapshot::default();
+    for (name, protect) in [("guarded", true), ("loose", false)] {
+        recorded.objects.insert(
+            format!("service_account.a1b/{name}"),
+            crate::plan::drift::Recorded {
+                protect,
+                ..Default::default()
+            },
+        );
+    }
+    let problems = crate::plan::safety::protected_deletions(&plan.changes, &recorded);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("service_account.a1b/guarded is protected"));
+}

@@ -13,6 +13,49 @@ protect = true
 "#;
 
 #[test]
+fn a_protected_account_whose_table_is_removed_is_not_deleted() {
+    let mut world = World::new();
+    world.write(
+        "main.toml",
+        &format!("{ACCOUNT}\n[project.analytics.service_account.etl.access_key.ci]\n"),
+    );
+    world.apply();
+    // The table goes; the record of the last apply still says the account is protected.
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\n",
+    );
+    for args in [&["plan", "."][..], &["apply", "--auto-approve", "."][..]] {
+        let refused = world.kcform(args).expect_code(5);
+        assert!(
+            refused.stderr.contains(
+                "service_account.analytics/etl is protected: it was last applied with `protect = true`"
+            ),
+            "{}",
+            refused.stderr
+        );
+        assert!(!refused.stdout.contains("No changes"), "{}", refused.stdout);
+    }
+    assert_eq!(world.accounts("analytics").len(), 1, "nothing was deleted");
+    // The way out: apply `protect = false` first, then remove the table.
+    world.write(
+        "main.toml",
+        &format!(
+            "{}\n[project.analytics.service_account.etl.access_key.ci]\n",
+            ACCOUNT.replace("protect = true", "protect = false")
+        ),
+    );
+    world.apply();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\n",
+    );
+    world.apply();
+    assert!(world.accounts("analytics").is_empty());
+    world.assert_converged();
+}
+
+#[test]
 fn a_protected_account_is_not_deactivated() {
     let mut world = World::new();
     world.write("main.toml", ACCOUNT);
@@ -21,7 +64,7 @@ fn a_protected_account_is_not_deactivated() {
         "main.toml",
         &ACCOUNT.replace("protect = true", "protect = true\nstatus = \"inactive\""),
     );
-    let refused = world.kcform(&["plan", "."]).expect_code(1);
+    let refused = world.kcform(&["plan", "."]).expect_code(5);
     assert!(
         refused
             .stderr
@@ -36,7 +79,7 @@ fn a_protected_account_is_not_deactivated() {
     );
     world
         .kcform(&["apply", "--auto-approve", "."])
-        .expect_code(1);
+        .expect_code(5);
     assert_eq!(world.accounts("analytics")[0].status, "active");
     world.write("main.toml", ACCOUNT);
     world.assert_converged();
