@@ -14,7 +14,8 @@ pub const RECORD: &str = "snapshot.json";
 
 /// The record after an apply of `plan`, made from `live`, did what `report` says (failed and
 /// unstarted operations leave their object's previous record; objects `live` showed gone are
-/// forgotten, see [`Snapshot::forget_gone`]). Each recorded account declared in `desired` takes
+/// forgotten, see [`Snapshot::forget_gone`], and so are projects `desired` no longer declares,
+/// which the plan said are left unmanaged). Each recorded account declared in `desired` takes
 /// its `protect` flag from there; an account no longer declared keeps the flag it had, so its
 /// deletion stays refused (see `plan::safety::protected_deletions`).
 pub fn after_apply(
@@ -26,6 +27,7 @@ pub fn after_apply(
 ) -> Snapshot {
     let mut snapshot = previous.unwrap_or_default();
     snapshot.forget_gone(live);
+    snapshot.forget_undeclared(desired);
     for unchanged in &plan.unchanged {
         snapshot.objects.insert(
             unchanged.address.to_string(),
@@ -123,12 +125,28 @@ mod tests {
             .collect();
         assert_eq!(noted, ["access_key.p1a/sa/gone: deleted outside kcform"]);
 
+        // p2b is still declared (it was not read this time, as when its read failed).
+        let mut declared = wanted.clone();
+        declared
+            .projects
+            .insert("p2b".to_string(), project("p2b", "Q", vec![]));
+        let forgetting = after_apply(
+            Some(previous.clone()),
+            &plan,
+            &ApplyReport::default(),
+            &now,
+            &wanted,
+        );
+        assert!(
+            !forgetting.objects.contains_key("project.p2b"),
+            "a project no longer declared is forgotten (the plan said it is left unmanaged)"
+        );
         let after = after_apply(
             Some(previous),
             &plan,
             &ApplyReport::default(),
             &now,
-            &wanted,
+            &declared,
         );
         assert!(
             detect(&Some(after.clone()), &now, &wanted).is_empty(),
@@ -138,7 +156,7 @@ mod tests {
         assert!(after.objects.contains_key("access_key.p1a/sa/kept"));
         assert!(
             after.objects.contains_key("project.p2b"),
-            "a project that was not read keeps its record"
+            "a declared project that was not read keeps its record"
         );
     }
 }

@@ -134,6 +134,7 @@ pub fn assemble(parts: impl IntoIterator<Item = ProjectDiff>) -> Result<Plan, Pl
         changes,
         unchanged,
         drift: Vec::new(),
+        unmanaged: Vec::new(),
         denied: Vec::new(),
     })
 }

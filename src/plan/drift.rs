@@ -45,6 +45,33 @@ impl Snapshot {
         parts
     }
 
+    /// What this record of the project `name` (one part of [`Snapshot::by_project`]) says is
+    /// left unmanaged when the project is no longer declared.
+    pub fn unmanaged(&self, name: &str) -> super::Unmanaged {
+        let prefix = format!("service_account.{name}/");
+        super::Unmanaged {
+            address: crate::address::Address::project(name),
+            service_accounts: self
+                .objects
+                .keys()
+                .filter_map(|key| key.strip_prefix(&prefix))
+                .map(str::to_string)
+                .collect(),
+            access_keys: self
+                .objects
+                .keys()
+                .filter(|key| key.starts_with("access_key."))
+                .count(),
+        }
+    }
+
+    /// Forgets the records of the projects `desired` no longer declares: the plans before this
+    /// apply said they are left unmanaged.
+    pub fn forget_undeclared(&mut self, desired: &crate::model::Desired) {
+        self.objects
+            .retain(|key, _| desired.projects.contains_key(project_of(key)));
+    }
+
     /// Forgets the recorded objects that the live read of their project no longer found
     /// (projects `live` does not hold keep their records). An object gone without an apply
     /// recording it — deleted outside kcform, or by an apply that was killed before it could

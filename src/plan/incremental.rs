@@ -15,7 +15,7 @@ use super::diff::{ProjectDiff, assemble, diff_project};
 use super::drift::{Snapshot, detect_project};
 use super::safety::protected_deletions;
 use super::saved::{ProjectDigest, project_digest};
-use super::{Change, Drift, Plan, PlanRefused};
+use super::{Change, Drift, Plan, PlanRefused, Unmanaged};
 
 /// A plan being put together one live project at a time.
 #[derive(Debug)]
@@ -128,6 +128,15 @@ impl Incremental {
         }
         let mut drift = self.drift;
         drift.sort_by(|a, b| a.address.cmp(&b.address));
+        // What is left of the record after every read project took its share: projects not
+        // read, among them those no longer declared.
+        let unmanaged: Vec<Unmanaged> = self
+            .snapshot
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(name, _)| !self.desired.projects.contains_key(name))
+            .map(|(name, part)| part.unmanaged(&name))
+            .collect();
         let plan = match assemble(self.diffs) {
             Err(mut refused) => {
                 refused.by_safety_rail |= !self.protected.is_empty();
@@ -140,6 +149,7 @@ impl Incremental {
             }),
             Ok(mut plan) => {
                 plan.drift = drift;
+                plan.unmanaged = unmanaged;
                 Ok(plan)
             }
         };

@@ -162,6 +162,18 @@ pub struct Drift {
     pub notes: Vec<String>,
 }
 
+/// A project kcform applied before that is no longer declared: kcform leaves its objects as
+/// they are and no longer manages them (they are forgotten from the record at the next apply).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmanaged {
+    /// The project's address.
+    pub address: Address,
+    /// The service accounts the last apply recorded in it, by name.
+    pub service_accounts: Vec<String>,
+    /// How many access keys the last apply recorded in it.
+    pub access_keys: usize,
+}
+
 /// A change the credential may not perform (from its token's roles), and the role it needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Denied {
@@ -208,6 +220,9 @@ pub struct Plan {
     /// Objects changed outside kcform since the last apply.
     #[serde(default)]
     pub drift: Vec<Drift>,
+    /// Projects applied before that are no longer declared.
+    #[serde(default)]
+    pub unmanaged: Vec<Unmanaged>,
     /// Changes the credential may not perform; `apply` refuses while any remain.
     #[serde(default)]
     pub denied: Vec<Denied>,

@@ -27,6 +27,7 @@ pub fn render(plan: &Plan, palette: &Palette) -> String {
 /// read (see [`join_project_blocks`]).
 pub fn render_with_changes(plan: &Plan, palette: &Palette, blocks: &str) -> String {
     let mut out = drift_notes(plan, palette);
+    out.push_str(&unmanaged_notes(plan, palette));
     if plan.is_empty() {
         out.push_str(&format!("{}\n", palette.bold(NO_CHANGES)));
         return out;
@@ -56,6 +57,48 @@ fn drift_notes(plan: &Plan, palette: &Palette) -> String {
     }
     out.push('\n');
     out
+}
+
+/// One line per project applied before and no longer declared: kcform does not delete it, so
+/// without this note its objects would slip out of management without a word.
+fn unmanaged_notes(plan: &Plan, palette: &Palette) -> String {
+    if plan.unmanaged.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{}\n\n",
+        palette.bold("Note: Projects applied before are no longer declared")
+    );
+    for unmanaged in &plan.unmanaged {
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.dim(&format!(
+                "# {}: {}",
+                unmanaged.address,
+                unmanaged_text(unmanaged)
+            ))
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// What is left unmanaged in a project no longer declared, in words (shared with markdown).
+pub fn unmanaged_text(unmanaged: &crate::plan::Unmanaged) -> String {
+    let accounts = match unmanaged.service_accounts.len() {
+        0 => "no service account".to_string(),
+        n => format!(
+            "{n} service account{} ({})",
+            if n == 1 { "" } else { "s" },
+            unmanaged.service_accounts.join(", ")
+        ),
+    };
+    let keys = unmanaged.access_keys;
+    format!(
+        "it and its {accounts} and {keys} access key{} are left as they are and no longer managed by kcform (forgotten from its record at the next apply)",
+        if keys == 1 { "" } else { "s" }
+    )
 }
 
 /// `Plan: 2 to add, 1 to change, 1 to deactivate, 3 to destroy.`

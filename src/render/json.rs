@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{Action, Attributes, Denied, Drift, Plan, ReplaceOrder, Summary};
+use crate::plan::{Action, Attributes, Denied, Drift, Plan, ReplaceOrder, Summary, Unmanaged};
 
 /// The schema version of this document.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -18,6 +18,7 @@ struct Document<'a> {
     summary: Summary,
     changes: Vec<ChangeView<'a>>,
     drift: &'a [Drift],
+    unmanaged: &'a [Unmanaged],
     denied: &'a [Denied],
 }
 
@@ -64,6 +65,7 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
             })
             .collect(),
         drift: &plan.drift,
+        unmanaged: &plan.unmanaged,
         denied: &plan.denied,
     };
     let mut text = serde_json::to_string_pretty(&document).expect("plan serializes");

@@ -160,6 +160,18 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
         }
         head.push('\n');
     }
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(head, "**No longer declared:**\n");
+        for unmanaged in &plan.unmanaged {
+            let _ = writeln!(
+                head,
+                "- {}: {}",
+                code(&unmanaged.address.to_string(), false),
+                text(&human::unmanaged_text(unmanaged))
+            );
+        }
+        head.push('\n');
+    }
     let footer = format!("\nPlan checksum: `{checksum}`\n");
     if plan.is_empty() {
         return format!("{head}{footer}");

@@ -302,3 +302,44 @@ fn a_targeted_apply_changes_only_the_target_and_its_parents() {
     world.apply();
     world.assert_converged();
 }
+
+#[test]
+fn a_project_no_longer_declared_is_named_as_left_unmanaged() {
+    let mut world = World::new();
+    let both = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.legacy]\nnickname = \"Legacy\"\n\n[project.legacy.service_account.etl.access_key.ci]\n";
+    world.write("main.toml", both);
+    world.apply();
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"Analytics\"\n",
+    );
+    let plan = world.kcform(&["plan", "."]).expect_code(0);
+    assert!(
+        plan.stdout
+            .contains("Note: Projects applied before are no longer declared"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            "# project.legacy: it and its 1 service account (etl) and 1 access key are left as they are and no longer managed by kcform"
+        ),
+        "{}",
+        plan.stdout
+    );
+    let json = world
+        .kcform(&["plan", "--format", "json", "."])
+        .expect_code(0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["unmanaged"][0]["address"], "project.legacy");
+    // Nothing in it is deleted; the apply acknowledges and forgets it.
+    world.apply();
+    assert_eq!(world.accounts("legacy").len(), 1);
+    let again = world.plan();
+    assert!(
+        !again.stdout.contains("no longer declared"),
+        "{}",
+        again.stdout
+    );
+    world.assert_converged();
+}
