@@ -23,6 +23,7 @@ pub mod lock;
 pub mod model;
 pub mod pending;
 pub mod permissions;
+pub mod placeholders;
 pub mod plan;
 pub mod records;
 pub mod render;

@@ -86,16 +86,29 @@ struct SecretJson<'a> {
     service_account_id: &'a str,
     project: &'a str,
     created_at: &'a str,
+    address: &'a str,
+    service_account: &'a str,
+    access_key: &'a str,
 }
 
 impl SecretDocument {
+    /// The key's address, `access_key.<project>/<service_account>/<key>`.
+    pub fn address(&self) -> String {
+        crate::address::Address::access_key(&self.project, &self.service_account, &self.key)
+            .to_string()
+    }
+
     fn to_json(&self) -> String {
+        let address = self.address();
         let json = SecretJson {
             access_key_id: &self.access_key_id,
             secret_access_key: self.secret_access_key.expose(),
             service_account_id: &self.service_account_id,
             project: &self.project,
             created_at: &self.created_at,
+            address: &address,
+            service_account: &self.service_account,
+            access_key: &self.key,
         };
         let mut text = serde_json::to_string_pretty(&json).expect("plain strings serialize");
         text.push('\n');
@@ -240,8 +253,17 @@ impl Sink {
                 .map_err(|source| DeliveryError::File { path, source })
             }
             Sink::Command { argv, cwd } => {
+                let address = document.address();
+                let key = crate::placeholders::Values {
+                    project: &document.project,
+                    service_account: &document.service_account,
+                    access_key: &document.key,
+                    address: &address,
+                    access_key_id: &document.access_key_id,
+                };
                 command::run(
                     argv,
+                    &key,
                     cwd,
                     &document.to_json(),
                     document.secret_access_key.expose(),
@@ -727,6 +749,13 @@ mod tests {
         let started = std::time::Instant::now();
         let error = command::run(
             &argv,
+            &crate::placeholders::Values {
+                project: "analytics",
+                service_account: "etl",
+                access_key: "ci",
+                address: "access_key.analytics/etl/ci",
+                access_key_id: "id",
+            },
             dir.path(),
             &document().to_json(),
             "very-secret",
@@ -842,5 +871,40 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!(json["project"], "analytics");
         assert_eq!(json["secret_access_key"], "very-secret");
+        assert_eq!(json["address"], document().address());
+        assert_eq!(json["service_account"], document().service_account);
+        assert_eq!(json["access_key"], document().key);
+    }
+
+    #[tokio::test]
+    async fn a_command_learns_its_key_from_placeholders_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Sink::Command {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "cat > /dev/null; printf '%s|%s|%s|%s|%s' \"$KCFORM_ADDRESS\" \"$KCFORM_PROJECT\" \"$KCFORM_SERVICE_ACCOUNT\" \"$KCFORM_ACCESS_KEY\" \"$KCFORM_ACCESS_KEY_ID\" > \"$0\"".into(),
+                "store/{project}/{service_account}/{access_key}.{{env}}".into(),
+            ],
+            cwd: dir.path().to_path_buf(),
+        };
+        std::fs::create_dir_all(dir.path().join("store/analytics/etl")).unwrap();
+        let document = document();
+        sink.deliver(&document).await.unwrap();
+        let written = dir.path().join(format!(
+            "store/{}/{}/{}.{{env}}",
+            document.project, document.service_account, document.key
+        ));
+        assert_eq!(
+            std::fs::read_to_string(&written).unwrap(),
+            format!(
+                "{}|{}|{}|{}|{}",
+                document.address(),
+                document.project,
+                document.service_account,
+                document.key,
+                document.access_key_id
+            )
+        );
     }
 }

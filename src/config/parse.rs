@@ -439,8 +439,28 @@ impl<'a> Walker<'a> {
                                 "empty",
                             ),
                             Some(_) => {
-                                command =
-                                    Some((args.into_iter().map(|(s, _)| s).collect(), k.span()));
+                                let mut usable = true;
+                                for (arg, span) in &args {
+                                    if let Err(problem) = crate::placeholders::check(arg) {
+                                        usable = false;
+                                        self.error(
+                                            span.clone(),
+                                            format!(
+                                                "`secrets.command`: {problem}; the placeholders are {}",
+                                                crate::placeholders::NAMES
+                                                    .map(|n| format!("`{{{n}}}`"))
+                                                    .join(", ")
+                                            ),
+                                            "here",
+                                        );
+                                    }
+                                }
+                                if usable {
+                                    command = Some((
+                                        args.into_iter().map(|(s, _)| s).collect(),
+                                        k.span(),
+                                    ));
+                                }
                             }
                         }
                     }

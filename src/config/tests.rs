@@ -1245,3 +1245,16 @@ fn an_array_of_projects_says_that_project_is_a_table_of_named_projects() {
         "kc.toml:3:1: `project.web` must be a table, not an array of tables"
     );
 }
+
+#[test]
+fn an_unknown_placeholder_in_the_secrets_command_is_located() {
+    let files = [(
+        "kcform.toml",
+        "[secrets]\ncommand = [\"aws\", \"--secret-id\", \"kcform/{projekt}/{access_key}\"]\n\n[project.analytics]\nnickname = \"A\"\n",
+    )];
+    let err = load_files(&files).unwrap_err();
+    let d = find(&err.diagnostics, "unknown placeholder `{projekt}`");
+    assert_eq!(place(d), ("kcform.toml".into(), 2, 34));
+    assert!(d.message.contains("`{project}`"), "{}", d.message);
+    assert_eq!(err.diagnostics.len(), 1);
+}

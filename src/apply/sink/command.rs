@@ -1,5 +1,8 @@
 //! Running a `[secrets] command` for one new key: the secret JSON goes to the command's stdin,
-//! its stdout is discarded, and its stderr is read while it runs, for the error message.
+//! its stdout is discarded, and its stderr is read while it runs, for the error message. The
+//! command learns which key it receives three ways: placeholders in its arguments (see
+//! [`crate::placeholders`]), the environment variables of [`ENV`], and the `address`,
+//! `service_account` and `access_key` fields of the JSON.
 //!
 //! Delivery is judged by the command's exit, not by its output: kcform waits (up to
 //! [`COMMAND_TIMEOUT`](super::COMMAND_TIMEOUT)) for the process to exit, then reads what is
@@ -22,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::task::JoinHandle;
 
 use super::{DeliveryError, redact};
+use crate::placeholders::{Values, expand};
 
 /// How long kcform still reads a command's stderr after the command exited; a background
 /// process that inherited the pipe may hold it open for ever.
@@ -33,6 +37,15 @@ const STDERR_KEPT: usize = 64 * 1024;
 
 /// How many characters of the first line of a command's stderr an error message quotes.
 pub const STDERR_QUOTED: usize = 200;
+
+/// The environment variables a command gets, with the placeholder each one mirrors.
+pub const ENV: [(&str, &str); 5] = [
+    ("KCFORM_ADDRESS", "address"),
+    ("KCFORM_PROJECT", "project"),
+    ("KCFORM_SERVICE_ACCOUNT", "service_account"),
+    ("KCFORM_ACCESS_KEY", "access_key"),
+    ("KCFORM_ACCESS_KEY_ID", "access_key_id"),
+];
 
 /// Process groups of the delivery commands running now.
 static RUNNING: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
@@ -85,10 +98,12 @@ fn kill_group(group: u32) {
 #[cfg(not(unix))]
 fn kill_group(_group: u32) {}
 
-/// Runs `argv` in `cwd` with `json` on its stdin and waits up to `timeout` for it to exit.
-/// `secret` is scrubbed from whatever of its stderr an error quotes.
+/// Runs `argv` for `key` (its placeholders expanded, [`ENV`] set) in `cwd` with `json` on its
+/// stdin and waits up to `timeout` for it to exit. `secret` is scrubbed from whatever of its
+/// stderr an error quotes.
 pub(super) async fn run(
     argv: &[String],
+    key: &Values<'_>,
     cwd: &Path,
     json: &str,
     secret: &str,
@@ -99,10 +114,19 @@ pub(super) async fn run(
         program: program.clone(),
         problem,
     };
+    let args = argv
+        .get(1..)
+        .unwrap_or_default()
+        .iter()
+        .map(|arg| expand(arg, key))
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| fail(format!("cannot expand its arguments: {e}")))?;
     let mut command = tokio::process::Command::new(&program);
+    command.args(args).current_dir(cwd);
+    for (variable, placeholder) in ENV {
+        command.env(variable, key.get(placeholder).unwrap_or_default());
+    }
     command
-        .args(argv.get(1..).unwrap_or_default())
-        .current_dir(cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
