@@ -388,23 +388,23 @@ fn token_body(
     base_url: &str,
 ) -> Token {
     let (roles, project_roles) = user_roles(data, user);
-    let project = match &user.kind {
-        UserKind::ServiceAccount { project_id, .. } => {
-            data.projects.get(project_id).map(|p| NamedRef {
-                id: p.id.clone(),
-                name: p.name.clone(),
-            })
-        }
-        UserKind::Person { .. } => None,
-    };
     let org = &data.organization;
+    let project = Some(token_scope(data, user));
+    // A service account's Keystone user name is its identity (SPEC §1), which is what tells
+    // its tokens from a person's: never the presence of `project`.
+    let user_name = match &user.kind {
+        UserKind::ServiceAccount { project_id, .. } => {
+            super::routes::service_account_identity(&user.name, project_id)
+        }
+        UserKind::Person { .. } => user.name.clone(),
+    };
     Token {
         expires_at: state::rfc3339(expires),
         issued_at: state::rfc3339(issued),
         methods: vec![METHOD.to_string()],
         user: UserRef {
             id: Some(user.id.clone()),
-            name: Some(user.name.clone()),
+            name: Some(user_name),
             domain: Some(NamedRef {
                 id: org.id.clone(),
                 name: org.name.clone(),
@@ -420,6 +420,31 @@ fn token_body(
         }),
         catalog: catalog(base_url),
     }
+}
+
+/// The project a key's tokens are scoped to. Keystone binds every application credential to a
+/// project, and so every token issued from one carries `project`, a person's too: a service
+/// account's key is bound to its own project; a person's to the first project (by name) it
+/// holds a role in, or, for a person with organization-wide roles only, to the organization's
+/// own scope (its ID and name), which a fresh organization has before any project exists.
+fn token_scope(data: &Data, user: &User) -> NamedRef {
+    let scope = |p: &Project| NamedRef {
+        id: p.id.clone(),
+        name: p.name.clone(),
+    };
+    let bound = match &user.kind {
+        UserKind::ServiceAccount { project_id, .. } => data.projects.get(project_id).map(scope),
+        UserKind::Person { project_roles, .. } => project_roles.keys().find_map(|name| {
+            data.projects
+                .named(super::store::PROJECTS, name)
+                .next()
+                .map(scope)
+        }),
+    };
+    bound.unwrap_or_else(|| NamedRef {
+        id: data.organization.id.clone(),
+        name: data.organization.name.clone(),
+    })
 }
 
 /// The service catalog: one identity endpoint at `<base>/identity/v3`.
