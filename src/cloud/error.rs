@@ -81,6 +81,21 @@ impl CloudError {
         }
     }
 
+    /// True when the API refused the credential itself: `401`, or Keystone's `404` for an
+    /// application credential it does not know (deleted, or never existed) at token issue.
+    pub fn is_credential_refused(&self) -> bool {
+        match self {
+            CloudError::Api { status: 401, .. } => true,
+            CloudError::Api {
+                status: 404,
+                path,
+                message,
+                ..
+            } => path == super::routes::AUTH_TOKENS && message.contains(super::UNKNOWN_CREDENTIAL),
+            _ => false,
+        }
+    }
+
     /// True when the server may have carried the call out although it failed: no answer came
     /// back, or a 500/502/504. A create that failed this way must be looked up, not repeated.
     pub fn is_ambiguous(&self) -> bool {

@@ -419,7 +419,12 @@ impl Client {
                 })
                 .await?;
             let status = answer.status;
-            if status == StatusCode::UNAUTHORIZED && !reissued {
+            // A token whose key was deleted: Keystone answers `404 Could not find Application
+            // Credential: <its ID>` rather than 401. Either way the token is dead; a new one is
+            // tried once, and if the key is really gone, its issue reports that.
+            let token_dead = status == StatusCode::UNAUTHORIZED
+                || (status == StatusCode::NOT_FOUND && self.names_own_credential(&answer.bytes));
+            if token_dead && !reissued {
                 reissued = true;
                 *self.token.lock().await = None;
                 continue;
@@ -455,6 +460,15 @@ impl Client {
             }
             return Ok((status, answer.bytes));
         }
+    }
+
+    /// Whether an error answer is Keystone's "Could not find Application Credential" about
+    /// the credential this client authenticates with.
+    fn names_own_credential(&self, bytes: &[u8]) -> bool {
+        serde_json::from_slice::<wire::ErrorBody>(bytes).is_ok_and(|body| {
+            body.error.message.contains(UNKNOWN_CREDENTIAL)
+                && body.error.message.contains(&self.credential.id)
+        })
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(
@@ -791,6 +805,9 @@ impl Client {
         self.delete(&routes::access_key(user_id, key_id)).await
     }
 }
+
+/// How Keystone's `404` for an unknown application credential begins.
+const UNKNOWN_CREDENTIAL: &str = "Could not find Application Credential";
 
 /// How a listing page says what follows it.
 enum Paging {

@@ -245,10 +245,15 @@ impl FromRequestParts<EmulatorState> for Caller {
             .to_str()
             .map_err(|_| ApiError::unauthorized("the X-Auth-Token header is not valid text"))?;
         // One lock, and no copy of the token's body: every API request runs this.
-        state
-            .with_token(token, Caller::resolve)
-            .ok_or_else(|| ApiError::unauthorized("the token is invalid, expired or revoked"))?
-            .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
+        let Some(resolved) = state.with_token(token, Caller::resolve) else {
+            // Keystone answers a token whose application credential was deleted with the
+            // credential's 404, not a 401.
+            return Err(match state.deleted_key_of(token) {
+                Some(key_id) => unknown_credential(&key_id),
+                None => ApiError::unauthorized("the token is invalid, expired or revoked"),
+            });
+        };
+        resolved.ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
     }
 }
 
@@ -319,8 +324,9 @@ pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, 
     (roles, by_project)
 }
 
-/// Checks an application-credential identity and issues a token. Answers 401 for a wrong ID,
-/// name or secret, an expired key, or an inactive service account.
+/// Checks an application-credential identity and issues a token. Answers 404 for an unknown
+/// ID (as Keystone does), 401 for an unknown name, a wrong secret, an expired key, or an
+/// inactive service account.
 pub fn issue_token(
     state: &EmulatorState,
     cred: &AppCredAuth,
@@ -365,10 +371,17 @@ pub fn issue_token(
     Ok((token, body))
 }
 
+/// Keystone's answer for an application credential ID it does not know: `404`, at token
+/// issue and for a token whose credential was deleted.
+fn unknown_credential(id: &str) -> ApiError {
+    ApiError::not_found(format!("Could not find Application Credential: {id}."))
+}
+
 fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
     let invalid = || ApiError::unauthorized("invalid access key ID or secret");
     if let Some(id) = &cred.id {
-        return data.keys.get(id).ok_or_else(invalid);
+        // As Keystone: an unknown ID is a 404; a wrong secret, or an unknown name, a 401.
+        return data.keys.get(id).ok_or_else(|| unknown_credential(id));
     }
     let (Some(name), Some(user_id)) = (&cred.name, cred.user.as_ref().and_then(|u| u.id.as_ref()))
     else {

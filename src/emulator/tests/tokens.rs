@@ -107,7 +107,7 @@ async fn token_issue_by_name_and_user_id_works_and_is_project_scoped() {
 }
 
 #[tokio::test]
-async fn wrong_secret_or_unknown_key_is_401() {
+async fn wrong_secret_or_unknown_name_is_401_and_unknown_id_404() {
     let h = Harness::new().await;
     let mut cred = h.emu.admin_credential().clone();
     cred.secret.push('x');
@@ -117,7 +117,11 @@ async fn wrong_secret_or_unknown_key_is_401() {
         id: "0".repeat(32),
         secret: "s".into(),
     };
-    h.issue(&unknown).await.error(401);
+    // Keystone's answer to an unknown ID.
+    assert_eq!(
+        h.issue(&unknown).await.error(404),
+        format!("Could not find Application Credential: {}.", unknown.id)
+    );
     let (_, sa, key) = h.fixture().await;
     let body = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"name": "ci", "secret": "wrong", "user": {"id": sa.id}}}}});
