@@ -106,6 +106,9 @@ pub struct CreatedKey {
     pub key: wire::ApplicationCredential,
     /// The secret.
     pub secret: Secret,
+    /// Why the create's answer could not be read in full, when the key's ID and secret were
+    /// taken from it all the same (so that the key is not lost).
+    pub unread: Option<String>,
 }
 
 /// Checks an endpoint: `https://`, or `http://` on a loopback address only.
@@ -486,7 +489,10 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| CloudError::Protocol {
             method: method.to_string(),
             path: path.to_string(),
-            detail: format!("cannot read the answer: {e}"),
+            detail: format!(
+                "the answer is not in the shape of docs/api.md: {}",
+                serde_problem(&e)
+            ),
         })
     }
 
@@ -782,28 +788,90 @@ impl Client {
             },
         };
         let path = routes::access_keys(user_id);
-        let mut answer: wire::ApplicationCredentialBody =
-            self.call(Method::POST, &path, &[], Some(&body)).await?;
-        let secret =
-            answer
-                .application_credential
-                .secret
-                .take()
-                .ok_or_else(|| CloudError::Protocol {
-                    method: "POST".into(),
-                    path: path.clone(),
-                    detail: "the created access key came without its secret".into(),
+        let (_, bytes) = self.send(Method::POST, &path, &[], Some(&body)).await?;
+        let protocol = |detail: String| CloudError::Protocol {
+            method: "POST".into(),
+            path: path.clone(),
+            detail,
+        };
+        let error = match serde_json::from_slice::<wire::ApplicationCredentialBody>(&bytes) {
+            Ok(mut answer) => {
+                let secret = answer.application_credential.secret.take().ok_or_else(|| {
+                    protocol("the created access key came without its secret".into())
                 })?;
-        Ok(CreatedKey {
-            key: answer.application_credential,
-            secret: Secret::new(secret),
-        })
+                return Ok(CreatedKey {
+                    key: answer.application_credential,
+                    secret: Secret::new(secret),
+                    unread: None,
+                });
+            }
+            Err(error) => serde_problem(&error),
+        };
+        // The key exists now, and its secret is only in this answer: whatever else is wrong
+        // with it, the ID and the secret are taken from it if they are there at all.
+        let loose: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+        let created = loose.as_ref().and_then(|v| v.get("application_credential"));
+        let text = |field: &str| {
+            created
+                .and_then(|c| c.get(field))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        match (text("id"), text("secret")) {
+            (Some(id), Some(secret)) => Ok(CreatedKey {
+                key: wire::ApplicationCredential {
+                    id,
+                    name: name.to_string(),
+                    description: (!description.is_empty()).then(|| description.to_string()),
+                    user_id: user_id.to_string(),
+                    project_id: None,
+                    roles: Vec::new(),
+                    expires_at: None,
+                    unrestricted: false,
+                    access_rules: Vec::new(),
+                    links: serde_json::Value::Null,
+                    status: "active".to_string(),
+                    created_at: text("created_at").unwrap_or_default(),
+                    secret: None,
+                },
+                secret: Secret::new(secret),
+                unread: Some(error),
+            }),
+            _ => Err(protocol(format!(
+                "cannot read the answer to the create, not even the new key's ID and secret: \
+                 {error}"
+            ))),
+        }
     }
 
     /// Deletes an access key (tokens issued with it expire).
     pub async fn delete_access_key(&self, user_id: &str, key_id: &str) -> Result<(), CloudError> {
         self.delete(&routes::access_key(user_id, key_id)).await
     }
+}
+
+/// A decoding error as one short phrase: without serde's position (`at line 1 column 320`),
+/// which says nothing to a user, and without the values it quotes, which could be anything
+/// the server sent.
+fn serde_problem(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = match text.rfind(" at line ") {
+        Some(at) => &text[..at],
+        None => text.as_str(),
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// How Keystone's `404` for an unknown application credential begins.
@@ -1096,6 +1164,24 @@ mod tests {
             empty,
             "(no text) [no Content-Type answer, not a Keystone error]"
         );
+    }
+
+    #[test]
+    fn decoding_errors_lose_their_position_and_quoted_values() {
+        let missing =
+            serde_json::from_str::<wire::ProjectBody>(r#"{"project": {"id": "x"}}"#).unwrap_err();
+        assert_eq!(serde_problem(&missing), "missing field `name`");
+        let quoted = serde_json::from_str::<wire::ApplicationCredentialBody>(
+            r#"{"application_credential": {"id": "k", "name": "n", "user_id": "u",
+                    "unrestricted": "s3cr3t"}}"#,
+        )
+        .unwrap_err();
+        let problem = serde_problem(&quoted);
+        assert!(
+            !problem.contains("s3cr3t") && !problem.contains("line"),
+            "{problem}"
+        );
+        assert!(problem.starts_with("invalid type: string \"…"), "{problem}");
     }
 
     #[test]

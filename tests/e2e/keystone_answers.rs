@@ -135,3 +135,131 @@ fn a_token_whose_key_was_deleted_is_issued_again_once_and_the_refusal_names_the_
     world.apply();
     world.assert_converged();
 }
+
+/// Keys' create route, for fault rules.
+const KEY_CREATE: &str = "/identity/v3/users/*/application_credentials";
+
+#[test]
+fn a_create_answer_with_wrong_types_still_delivers_the_keys_secret() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.fault(serde_json::json!({
+        "method": "POST", "path": KEY_CREATE, "mangle_response": "wrong_type", "count": 1
+    }));
+    let run = world.apply();
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains(
+            "warning: access_key.analytics/etl/ci: the answer to the key's create could not be \
+             read in full (invalid type: integer `0`, expected a string)"
+        ),
+        "{output}"
+    );
+    assert!(!output.contains(" at line "), "{output}");
+    world.assert_delivered("analytics", &["etl".to_string()], 1);
+    let file = world.secret_file("analytics", "etl", "ci");
+    assert_eq!(
+        crate::harness::issue_token(
+            &world.endpoint(),
+            file["access_key_id"].as_str().unwrap(),
+            file["secret_access_key"].as_str().unwrap()
+        ),
+        201,
+        "the delivered secret is the key's"
+    );
+    world.assert_converged();
+}
+
+#[test]
+fn a_create_answer_that_cannot_be_read_at_all_leaves_no_key_behind_and_says_so() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.fault(serde_json::json!({
+        "method": "POST", "path": KEY_CREATE, "mangle_response": "truncate", "count": 1
+    }));
+    let run = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains("access_key.analytics/etl/ci")
+            && output.contains("cannot read the answer to the create")
+            && output.contains("the key it created was found by name and deleted"),
+        "{output}"
+    );
+    assert!(
+        world.keys("analytics").is_empty(),
+        "no key without its secret"
+    );
+    assert!(!world.secret_path("analytics", "etl", "ci").exists());
+    let plan = world.plan();
+    assert!(
+        plan.stdout
+            .contains("# access_key.analytics/etl/ci will be created"),
+        "{}",
+        plan.stdout
+    );
+    world.apply();
+    world.assert_delivered("analytics", &["etl".to_string()], 1);
+    world.assert_converged();
+}
+
+/// Keystone 30's own pages (`testdata/keystone/`).
+const HTML_404: &str = include_str!("../../testdata/keystone/error_404_unknown_route.html");
+const HTML_413: &str = include_str!("../../testdata/keystone/error_413_too_large.html");
+
+#[test]
+fn error_pages_that_are_not_keystone_json_are_summarized_on_one_line() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.fault(serde_json::json!({
+        "method": "POST", "path": KEY_CREATE, "status": 413, "body": HTML_413, "count": 1
+    }));
+    let run = world
+        .kcform(&["apply", "--auto-approve", "."])
+        .expect_code(1);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    let line = output
+        .lines()
+        .find(|l| l.contains("413"))
+        .unwrap_or_else(|| panic!("no 413 line:\n{output}"));
+    assert!(
+        line.contains("access_key.analytics/etl/ci")
+            && line.contains(
+                "413 Request Entity Too Large: Request is too large. Larger than \
+                 max_request_body_size (%s). [text/html answer, not a Keystone error]"
+            ),
+        "{line}"
+    );
+    assert!(
+        !output.contains('<'),
+        "no markup reaches the user:\n{output}"
+    );
+    world.apply();
+    world.assert_converged();
+}
+
+#[test]
+fn a_route_answered_with_keystones_404_page_says_the_endpoint_is_a_plain_keystone() {
+    let mut world = World::new();
+    world.write("main.toml", CONFIG);
+    world.apply();
+    // A plain Keystone serves no `…/service_accounts`: its framework's HTML 404 page.
+    world.fault(serde_json::json!({
+        "method": "GET", "path": "*/service_accounts", "status": 404, "body": HTML_404
+    }));
+    let run = world.kcform(&["plan", "."]).expect_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "/service_accounts: the endpoint {} speaks Keystone but not the KakaoCloud IAM routes \
+             of kcform's docs/api.md (this route answered 404 Not Found: The requested URL was \
+             not found on the server.",
+            world.endpoint()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('<'), "{}", run.stderr);
+    world.clear_faults();
+    world.assert_converged();
+}
