@@ -1,8 +1,31 @@
 //! The IAM API's JSON bodies, shared by the `cloud` client and the `emulator` server so the two
-//! can never drift apart. `docs/api.md` is the prose form of this module. Unknown fields are
-//! ignored on input (a real KakaoCloud answer may carry more).
+//! can never drift apart. `docs/api.md` is the prose form of this module.
+//!
+//! Decoding is as tolerant as Keystone is loose: unknown fields are ignored (a real answer
+//! carries `system`, `domain_id`, `options`, `extra`…), and an optional field may be missing
+//! or `null` (Keystone 30 answers `"unrestricted": null`, `"description": null`, no
+//! `access_rules`). The answers of a real Keystone 30 in `testdata/keystone/` are decoded by
+//! the tests below with these very types.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Reads a field that may be missing or `null` as its type's default: Keystone sends `null`
+/// for unset optional fields where kcform's own answers send a value.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Like [`null_as_default`], for a key's `status` (kcform's extension): `active` when absent.
+fn null_as_active<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_else(default_key_status))
+}
 
 /// Keystone error body: `{"error": {"code", "message", "title"}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,20 +136,22 @@ pub struct Token {
     pub methods: Vec<String>,
     /// The user the token acts as.
     pub user: UserRef,
-    /// The project the token is scoped to (a service account's project), if any.
+    /// The project the token is scoped to. Every token issued from an application credential
+    /// has one (the credential is bound to a project), a person's too: it never tells a
+    /// service account from a person (see `permissions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<NamedRef>,
     /// Roles: `org-admin`, `org-reader`, `project-admin`, `project-member`, `project-reader`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub roles: Vec<NamedRef>,
     /// kcform extension: project-level roles by project name (`"analytics": "project-admin"`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub project_roles: std::collections::BTreeMap<String, String>,
     /// The credential used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_credential: Option<TokenAppCred>,
     /// Service catalog (identity endpoint only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub catalog: Vec<CatalogEntry>,
 }
 
@@ -138,6 +163,7 @@ pub struct TokenAppCred {
     /// Name.
     pub name: String,
     /// Always `true`: an access key cannot create other credentials.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub restricted: bool,
 }
 
@@ -147,11 +173,13 @@ pub struct CatalogEntry {
     /// `identity`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// `keystone`.
+    /// `keystone` (a Keystone service may have no name).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// Catalog entry ID.
     pub id: String,
     /// Endpoints.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub endpoints: Vec<CatalogEndpoint>,
 }
 
@@ -162,28 +190,33 @@ pub struct CatalogEndpoint {
     pub id: String,
     /// `public`.
     pub interface: String,
-    /// Region name.
+    /// Region name (`null` for an endpoint without a region).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub region: String,
     /// Region ID.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub region_id: String,
     /// URL ending in `/identity/v3`.
     pub url: String,
 }
 
-/// A project as the API shows it.
+/// A project as the API shows it. Keystone's own project shape decodes too: it stores
+/// `nickname` as an extra attribute and returns it at the top level, and a project created
+/// without one (Keystone's bootstrap `admin`) has none, read as empty.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Project {
     /// 32-hex unique ID.
     pub id: String,
     /// Immutable name.
     pub name: String,
-    /// Display name.
+    /// Display name (empty when the project has none).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub nickname: String,
     /// Description (empty when unset).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
-    /// RFC 3339 creation time.
-    #[serde(default)]
+    /// RFC 3339 creation time (Keystone sends none).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub created_at: String,
 }
 
@@ -201,6 +234,28 @@ pub struct ProjectList {
     pub projects: Vec<Project>,
     /// Paging.
     pub pagination: Pagination,
+}
+
+/// A page of a project listing as the client reads it: kcform's `pagination`, or Keystone's
+/// `links` (whose `next` names the following page, or is `null` on the last one).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProjectPage {
+    /// This page.
+    pub projects: Vec<Project>,
+    /// Paging of kcform's routes (`docs/api.md`).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    /// Keystone's paging links.
+    #[serde(default)]
+    pub links: Option<KeystoneLinks>,
+}
+
+/// Keystone's `links` of a listing.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KeystoneLinks {
+    /// URL of the next page; `null` or absent on the last page.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// `POST /identity/v3/projects` body.
@@ -345,7 +400,8 @@ pub struct ServiceAgentList {
 }
 
 /// An access key: a Keystone application credential (plus kcform's `status`, `created_at`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Its `Debug` never shows the secret.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ApplicationCredential {
     /// Access key ID.
     pub id: String,
@@ -356,33 +412,45 @@ pub struct ApplicationCredential {
     pub description: Option<String>,
     /// Owning user (service account) ID.
     pub user_id: String,
-    /// The service account's project ID.
+    /// The project the key is bound to.
     #[serde(default)]
     pub project_id: Option<String>,
     /// Roles it carries.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub roles: Vec<NamedRef>,
     /// Always `null`: keys have no expiry setting.
     #[serde(default)]
     pub expires_at: Option<String>,
-    /// Always `false`.
-    #[serde(default)]
+    /// `false` from kcform's API; Keystone 30 sends `null`, read as `false`.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub unrestricted: bool,
-    /// Always empty.
-    #[serde(default)]
+    /// Always empty (Keystone 30 leaves the field out).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub access_rules: Vec<serde_json::Value>,
     /// Self link.
     #[serde(default)]
     pub links: serde_json::Value,
     /// kcform extension: `active`, or `expired` once its service account was deactivated.
-    #[serde(default = "default_key_status")]
+    #[serde(default = "default_key_status", deserialize_with = "null_as_active")]
     pub status: String,
-    /// kcform extension: RFC 3339 creation time.
-    #[serde(default)]
+    /// kcform extension: RFC 3339 creation time (Keystone sends none).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub created_at: String,
     /// The secret: present only in the answer to create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for ApplicationCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicationCredential")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("user_id", &self.user_id)
+            .field("status", &self.status)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_key_status() -> String {
@@ -424,10 +492,10 @@ pub struct ListedAccessKey {
     /// Owning user (service account) ID.
     pub user_id: String,
     /// kcform extension: `active`, or `expired` once its service account was deactivated.
-    #[serde(default = "default_key_status")]
+    #[serde(default = "default_key_status", deserialize_with = "null_as_active")]
     pub status: String,
     /// kcform extension: RFC 3339 creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub created_at: String,
 }
 
@@ -499,4 +567,160 @@ pub struct AccessKeyCredential {
     pub id: String,
     /// Secret access key.
     pub secret: String,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every answer of a real Keystone 30 in `testdata/keystone/` decodes with the types the
+    //! client reads it with.
+
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/testdata/keystone/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(name: &str) -> T {
+        serde_json::from_str(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn keystone_tokens_decode_with_their_project_and_foreign_roles() {
+        let issued: TokenBody = decode("token_issue_application_credential.json");
+        let token = issued.token;
+        assert_eq!(token.methods, ["application_credential"]);
+        assert_eq!(token.user.name.as_deref(), Some("admin"));
+        // A person's application credential is bound to a project too.
+        assert_eq!(
+            token.project.as_ref().map(|p| p.name.as_str()),
+            Some("admin")
+        );
+        let mut roles: Vec<&str> = token.roles.iter().map(|r| r.name.as_str()).collect();
+        roles.sort();
+        assert_eq!(roles, ["admin", "manager", "member", "reader"]);
+        assert!(token.project_roles.is_empty());
+        let credential = token
+            .application_credential
+            .expect("application_credential");
+        assert!(credential.restricted);
+        assert_eq!(credential.name, "ci");
+        assert_eq!(token.catalog[0].endpoints[0].region_id, "RegionOne");
+        assert!(token.expires_at.ends_with('Z'));
+
+        let validated: TokenBody = decode("token_validate_password.json");
+        assert_eq!(validated.token.methods, ["password"]);
+        assert!(validated.token.application_credential.is_none());
+    }
+
+    #[test]
+    fn keystone_application_credentials_decode_with_null_fields() {
+        let created: ApplicationCredentialBody = decode("application_credential_create.json");
+        let key = created.application_credential;
+        assert_eq!(key.name, "ci");
+        assert_eq!(key.description.as_deref(), Some("GitHub Actions"));
+        assert!(!key.unrestricted, "`\"unrestricted\": null` reads as false");
+        assert!(key.access_rules.is_empty() && key.expires_at.is_none());
+        assert_eq!(key.status, "active");
+        assert_eq!(key.roles.len(), 4);
+        assert!(key.secret.is_some(), "the secret of a create");
+        assert!(
+            !format!("{key:?}").contains("SCRUBBED"),
+            "Debug hides the secret"
+        );
+
+        let bare: ApplicationCredentialBody =
+            decode("application_credential_create_no_description.json");
+        assert_eq!(bare.application_credential.description, None);
+
+        let got: ApplicationCredentialBody = decode("application_credential_get.json");
+        assert_eq!(got.application_credential.id, key.id);
+        assert!(got.application_credential.secret.is_none());
+
+        let list: ApplicationCredentialList = decode("application_credential_list.json");
+        let names: Vec<&str> = list
+            .application_credentials
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect();
+        assert_eq!(names, ["backup", "ci"]);
+        let listed: ListedAccessKeyPage = decode("application_credential_list.json");
+        assert_eq!(listed.application_credentials.len(), 2);
+        assert!(listed.pagination.is_none());
+        assert!(
+            listed
+                .application_credentials
+                .iter()
+                .all(|k| k.status == "active" && k.created_at.is_empty())
+        );
+    }
+
+    #[test]
+    fn keystone_projects_decode_with_nickname_as_an_extra_attribute() {
+        let created: ProjectBody = decode("project_create.json");
+        assert_eq!(
+            (
+                created.project.name.as_str(),
+                created.project.nickname.as_str(),
+                created.project.description.as_str()
+            ),
+            ("analytics", "Analytics", "Data platform")
+        );
+        let got: ProjectBody = decode("project_get.json");
+        assert_eq!(got.project, created.project);
+        let updated: ProjectBody = decode("project_update.json");
+        assert_eq!(updated.project.nickname, "Analytics 2");
+        assert_eq!(updated.project.description, "New");
+
+        let page: ProjectPage = decode("project_list.json");
+        let projects: Vec<(&str, &str)> = page
+            .projects
+            .iter()
+            .map(|p| (p.name.as_str(), p.nickname.as_str()))
+            .collect();
+        // Keystone's bootstrap project has no nickname at all.
+        assert_eq!(
+            projects,
+            [("analytics", "Analytics 2"), ("web", "Web"), ("admin", "")]
+        );
+        assert!(page.pagination.is_none());
+        assert_eq!(page.links.and_then(|l| l.next), None);
+
+        let truncated: ProjectPage = decode("project_list_truncated.json");
+        assert_eq!(truncated.projects.len(), 1);
+        let next = truncated.links.and_then(|l| l.next).expect("links.next");
+        assert!(next.contains("/identity/v3/projects?") && next.contains("marker="));
+    }
+
+    #[test]
+    fn keystone_json_errors_decode_as_error_bodies() {
+        for (name, code, words) in [
+            (
+                "error_401_wrong_secret.json",
+                401,
+                "requires authentication",
+            ),
+            (
+                "error_404_unknown_credential.json",
+                404,
+                "Could not find Application Credential",
+            ),
+            (
+                "error_404_token_of_deleted_credential.json",
+                404,
+                "Could not find Application Credential",
+            ),
+            ("error_409_duplicate_name.json", 409, "Duplicate entry"),
+            ("error_400_unknown_field.json", 400, "Additional properties"),
+        ] {
+            let body: ErrorBody = decode(name);
+            assert_eq!(body.error.code, code, "{name}");
+            assert!(body.error.message.contains(words), "{name}");
+        }
+        // Keystone's 405 is Flask's, not Keystone's error format.
+        assert!(
+            serde_json::from_str::<ErrorBody>(&fixture("error_405_method_not_allowed.json"))
+                .is_err()
+        );
+    }
 }

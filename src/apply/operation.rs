@@ -71,6 +71,15 @@ pub enum OperationError {
         /// Why it could not be deleted.
         cleanup: Box<CloudError>,
     },
+    /// A key's create answered, but not even the new key's ID and secret could be read from
+    /// the answer; `outcome` says what became of the key it created.
+    #[error("{error}; {outcome}")]
+    UnreadableKey {
+        /// What could not be read.
+        error: Box<CloudError>,
+        /// The key found and deleted, or none found, or the cleanup's own failure.
+        outcome: String,
+    },
     /// An ID the operation needs is unknown (its parent was not created).
     #[error("{0}")]
     Missing(String),
@@ -326,10 +335,14 @@ impl Context<'_> {
                 },
             );
         }
-        Ok((
-            created.key.id,
-            adopted_warning(recreated, recover::KEY_RECREATED),
-        ))
+        let mut warnings = adopted_warning(recreated, recover::KEY_RECREATED);
+        if let Some(problem) = &created.unread {
+            warnings.push(format!(
+                "the answer to the key's create could not be read in full ({problem}); the new \
+                 key's ID and secret were taken from it and the secret delivered"
+            ));
+        }
+        Ok((created.key.id, warnings))
     }
 
     /// Deletes a key and then its secret file; a file that cannot be removed is a warning,

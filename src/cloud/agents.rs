@@ -14,7 +14,9 @@ impl Client {
         self.list_all(
             &routes::service_agents(project_id),
             &[],
-            |page: wire::ServiceAgentList| (page.service_agents, page.pagination),
+            |page: wire::ServiceAgentList| {
+                (page.service_agents, super::Paging::Offsets(page.pagination))
+            },
         )
         .await
     }

@@ -4,7 +4,9 @@
 /// A failed IAM call.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
-    /// The API answered with an error status.
+    /// The API answered with an error status. `title` and `message` are Keystone's; an answer
+    /// that is not a Keystone error (an HTML page, Flask's `{"message"}`) is summarized in
+    /// them: its page title and a short excerpt of its text, never the raw page.
     #[error("{method} {path}: {status} {title}: {message}")]
     Api {
         /// HTTP method.
@@ -42,6 +44,23 @@ pub enum CloudError {
         /// What was wrong with it.
         detail: String,
     },
+    /// The endpoint issued a token, so it speaks Keystone, but answered a route of kcform's own
+    /// API (projects' service accounts, keys and agents: `docs/api.md`) with a `404` that is
+    /// not a Keystone error: a plain Keystone, which serves no such route.
+    #[error(
+        "{method} {path}: the endpoint {endpoint} speaks Keystone but not the KakaoCloud IAM \
+         routes of kcform's docs/api.md (this route answered {answer})"
+    )]
+    NotServed {
+        /// HTTP method.
+        method: String,
+        /// Route path.
+        path: String,
+        /// Base URL.
+        endpoint: String,
+        /// `404 <title>: <short excerpt of its text>` (summarized as for `Api`).
+        answer: String,
+    },
     /// The endpoint URL cannot be used.
     #[error("endpoint `{endpoint}`: {reason}")]
     Endpoint {
@@ -57,7 +76,23 @@ impl CloudError {
     pub fn status(&self) -> Option<u16> {
         match self {
             CloudError::Api { status, .. } => Some(*status),
+            CloudError::NotServed { .. } => Some(404),
             _ => None,
+        }
+    }
+
+    /// True when the API refused the credential itself: `401`, or Keystone's `404` for an
+    /// application credential it does not know (deleted, or never existed) at token issue.
+    pub fn is_credential_refused(&self) -> bool {
+        match self {
+            CloudError::Api { status: 401, .. } => true,
+            CloudError::Api {
+                status: 404,
+                path,
+                message,
+                ..
+            } => path == super::routes::AUTH_TOKENS && message.contains(super::UNKNOWN_CREDENTIAL),
+            _ => false,
         }
     }
 

@@ -76,6 +76,10 @@ fn fault_spec(flags: &FaultArgs) -> Option<FaultSpec> {
         after: None,
         rate_limit: flags.rate_limit,
         list_lag_ms: flags.list_lag_ms,
+        // Damaged answers and error pages are for tests, set through `POST /_emulator/faults`.
+        mangle_response: None,
+        body: None,
+        content_type: None,
     };
     let injects = spec.latency_ms.is_some()
         || spec.jitter_ms.is_some()

@@ -34,7 +34,7 @@ fn cloud_hint(error: &CloudError) -> Option<String> {
         CloudError::Endpoint { endpoint, .. } if endpoint.starts_with("http://") => Some(format!(
             "use `https://`; plain `http://` is accepted only for localhost, 127.0.0.0/8 and [::1] (check `{ENDPOINT_ENV}` and `provider.endpoint`)"
         )),
-        CloudError::Api { status: 401, .. } => Some(format!(
+        error if error.is_credential_refused() => Some(format!(
             "the access key in `{CREDENTIAL_ID_ENV}` and `{CREDENTIAL_SECRET_ENV}` was refused: check both values, and that the key was not deleted or its service account deactivated"
         )),
         _ => None,
@@ -70,5 +70,33 @@ mod tests {
             reason: "plain http".into(),
         }));
         assert!(hint_for(&http).unwrap().starts_with("use `https://`"));
+        let api = |status: u16, path: &str, message: &str| {
+            anyhow::Error::from(CloudError::Api {
+                method: "POST".into(),
+                path: path.into(),
+                status,
+                title: "Not Found".into(),
+                message: message.into(),
+            })
+        };
+        let refused = "the access key in `KAKAOCLOUD_APPLICATION_CREDENTIAL_ID`";
+        for error in [
+            api(401, "/identity/v3/auth/tokens", "requires authentication"),
+            // Keystone's answer for a deleted or unknown credential ID.
+            api(
+                404,
+                "/identity/v3/auth/tokens",
+                "Could not find Application Credential: 0123.",
+            ),
+        ] {
+            assert!(hint_for(&error).unwrap().contains(refused), "{error}");
+        }
+        // Another key's 404 says nothing about kcform's own credential.
+        let other = api(
+            404,
+            "/identity/v3/users/u/application_credentials/k",
+            "Could not find Application Credential: k.",
+        );
+        assert_eq!(hint_for(&other), None);
     }
 }

@@ -245,10 +245,15 @@ impl FromRequestParts<EmulatorState> for Caller {
             .to_str()
             .map_err(|_| ApiError::unauthorized("the X-Auth-Token header is not valid text"))?;
         // One lock, and no copy of the token's body: every API request runs this.
-        state
-            .with_token(token, Caller::resolve)
-            .ok_or_else(|| ApiError::unauthorized("the token is invalid, expired or revoked"))?
-            .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
+        let Some(resolved) = state.with_token(token, Caller::resolve) else {
+            // Keystone answers a token whose application credential was deleted with the
+            // credential's 404, not a 401.
+            return Err(match state.deleted_key_of(token) {
+                Some(key_id) => unknown_credential(&key_id),
+                None => ApiError::unauthorized("the token is invalid, expired or revoked"),
+            });
+        };
+        resolved.ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
     }
 }
 
@@ -319,8 +324,9 @@ pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, 
     (roles, by_project)
 }
 
-/// Checks an application-credential identity and issues a token. Answers 401 for a wrong ID,
-/// name or secret, an expired key, or an inactive service account.
+/// Checks an application-credential identity and issues a token. Answers 404 for an unknown
+/// ID (as Keystone does), 401 for an unknown name, a wrong secret, an expired key, or an
+/// inactive service account.
 pub fn issue_token(
     state: &EmulatorState,
     cred: &AppCredAuth,
@@ -365,10 +371,17 @@ pub fn issue_token(
     Ok((token, body))
 }
 
+/// Keystone's answer for an application credential ID it does not know: `404`, at token
+/// issue and for a token whose credential was deleted.
+fn unknown_credential(id: &str) -> ApiError {
+    ApiError::not_found(format!("Could not find Application Credential: {id}."))
+}
+
 fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
     let invalid = || ApiError::unauthorized("invalid access key ID or secret");
     if let Some(id) = &cred.id {
-        return data.keys.get(id).ok_or_else(invalid);
+        // As Keystone: an unknown ID is a 404; a wrong secret, or an unknown name, a 401.
+        return data.keys.get(id).ok_or_else(|| unknown_credential(id));
     }
     let (Some(name), Some(user_id)) = (&cred.name, cred.user.as_ref().and_then(|u| u.id.as_ref()))
     else {
@@ -388,23 +401,23 @@ fn token_body(
     base_url: &str,
 ) -> Token {
     let (roles, project_roles) = user_roles(data, user);
-    let project = match &user.kind {
-        UserKind::ServiceAccount { project_id, .. } => {
-            data.projects.get(project_id).map(|p| NamedRef {
-                id: p.id.clone(),
-                name: p.name.clone(),
-            })
-        }
-        UserKind::Person { .. } => None,
-    };
     let org = &data.organization;
+    let project = Some(token_scope(data, user));
+    // A service account's Keystone user name is its identity (SPEC §1), which is what tells
+    // its tokens from a person's: never the presence of `project`.
+    let user_name = match &user.kind {
+        UserKind::ServiceAccount { project_id, .. } => {
+            super::routes::service_account_identity(&user.name, project_id)
+        }
+        UserKind::Person { .. } => user.name.clone(),
+    };
     Token {
         expires_at: state::rfc3339(expires),
         issued_at: state::rfc3339(issued),
         methods: vec![METHOD.to_string()],
         user: UserRef {
             id: Some(user.id.clone()),
-            name: Some(user.name.clone()),
+            name: Some(user_name),
             domain: Some(NamedRef {
                 id: org.id.clone(),
                 name: org.name.clone(),
@@ -420,6 +433,31 @@ fn token_body(
         }),
         catalog: catalog(base_url),
     }
+}
+
+/// The project a key's tokens are scoped to. Keystone binds every application credential to a
+/// project, and so every token issued from one carries `project`, a person's too: a service
+/// account's key is bound to its own project; a person's to the first project (by name) it
+/// holds a role in, or, for a person with organization-wide roles only, to the organization's
+/// own scope (its ID and name), which a fresh organization has before any project exists.
+fn token_scope(data: &Data, user: &User) -> NamedRef {
+    let scope = |p: &Project| NamedRef {
+        id: p.id.clone(),
+        name: p.name.clone(),
+    };
+    let bound = match &user.kind {
+        UserKind::ServiceAccount { project_id, .. } => data.projects.get(project_id).map(scope),
+        UserKind::Person { project_roles, .. } => project_roles.keys().find_map(|name| {
+            data.projects
+                .named(super::store::PROJECTS, name)
+                .next()
+                .map(scope)
+        }),
+    };
+    bound.unwrap_or_else(|| NamedRef {
+        id: data.organization.id.clone(),
+        name: data.organization.name.clone(),
+    })
 }
 
 /// The service catalog: one identity endpoint at `<base>/identity/v3`.

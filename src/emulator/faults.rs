@@ -57,6 +57,17 @@ pub struct FaultSpec {
     /// Handle the request (its change is committed), then close the connection unanswered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lose_response: bool,
+    /// Handle the request (its change is committed), then answer its status with a damaged
+    /// body: the answer a client must survive without losing what the call created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mangle_response: Option<Mangle>,
+    /// With `status`: answer this body verbatim instead of a Keystone error, as servers in
+    /// front of Keystone (and Keystone's own framework) do: an HTML page, `{"message": …}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// With `body`: its `Content-Type`; default `text/html; charset=utf-8`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     /// How many matching calls `status`, `drop_connection` or `lose_response` hit; `None` means
     /// every one until the faults are cleared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +88,21 @@ fn any_path() -> String {
     "*".to_string()
 }
 
+/// How `mangle_response` damages an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mangle {
+    /// In a JSON answer `{"<kind>": {…}}`, every string field of the inner object except `id`
+    /// and `secret` becomes the number `0`: valid JSON that no typed reader accepts, yet the
+    /// created object's ID and secret are intact.
+    WrongType,
+    /// The body is cut to its first half: not JSON at all, nothing can be read from it.
+    Truncate,
+}
+
+/// `Content-Type` of an injected `body` without one.
+const DEFAULT_BODY_TYPE: &str = "text/html; charset=utf-8";
+
 /// Why a fault rule is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
@@ -87,10 +113,19 @@ pub enum FaultError {
     #[error("`status` must be from 400 to 599, got {0}")]
     Status(u16),
     /// More than one way of not answering normally.
-    #[error("use only one of `status`, `drop_connection` and `lose_response` in one rule")]
+    #[error(
+        "use only one of `status`, `drop_connection`, `lose_response` and `mangle_response` \
+         in one rule"
+    )]
     Conflicting,
+    /// `body` without `status`, or `content_type` without `body`.
+    #[error("`{0}` needs `{1}`")]
+    Needs(&'static str, &'static str),
+    /// A `content_type` that cannot be a header value.
+    #[error("`content_type` is not a valid header value")]
+    ContentType,
     /// `retry_after` or `count` without anything they apply to.
-    #[error("`{0}` needs `status`, `drop_connection` or `lose_response`")]
+    #[error("`{0}` needs `status`, `drop_connection`, `lose_response` or `mangle_response`")]
     Orphan(&'static str),
     /// A zero rate limit would refuse everything forever.
     #[error("`rate_limit` must be at least 1 request per second")]
@@ -110,10 +145,20 @@ impl FaultSpec {
         {
             return Err(FaultError::Status(status));
         }
+        if self.body.is_some() && self.status.is_none() {
+            return Err(FaultError::Needs("body", "status"));
+        }
+        if let Some(kind) = &self.content_type {
+            if self.body.is_none() {
+                return Err(FaultError::Needs("content_type", "body"));
+            }
+            HeaderValue::from_str(kind).map_err(|_| FaultError::ContentType)?;
+        }
         let disruptions = [
             self.status.is_some(),
             self.drop_connection,
             self.lose_response,
+            self.mangle_response.is_some(),
         ]
         .into_iter()
         .filter(|set| *set)
@@ -186,8 +231,11 @@ impl std::fmt::Debug for Faults {
 struct Decision {
     delay: Duration,
     refuse: Option<(StatusCode, Option<u64>, String)>,
+    /// The body (and its `Content-Type`) to refuse with instead of a Keystone error.
+    body: Option<(String, String)>,
     drop_connection: bool,
     lose_response: bool,
+    mangle: Option<Mangle>,
     lag: Option<Duration>,
     /// `refuse` is a rate limit's 429.
     rate_limited: bool,
@@ -262,10 +310,14 @@ impl Faults {
                     rule.window.1 += 1;
                 }
             }
-            let disrupts =
-                rule.spec.status.is_some() || rule.spec.drop_connection || rule.spec.lose_response;
-            let already =
-                decision.refuse.is_some() || decision.drop_connection || decision.lose_response;
+            let disrupts = rule.spec.status.is_some()
+                || rule.spec.drop_connection
+                || rule.spec.lose_response
+                || rule.spec.mangle_response.is_some();
+            let already = decision.refuse.is_some()
+                || decision.drop_connection
+                || decision.lose_response
+                || decision.mangle.is_some();
             if disrupts && !already && rule.skip > 0 {
                 rule.skip -= 1;
             } else if disrupts && !already && rule.remaining != Some(0) {
@@ -280,6 +332,11 @@ impl Faults {
                 }
                 decision.drop_connection = rule.spec.drop_connection;
                 decision.lose_response = rule.spec.lose_response;
+                decision.mangle = rule.spec.mangle_response;
+                decision.body = rule.spec.body.clone().map(|body| {
+                    let kind = rule.spec.content_type.as_deref();
+                    (body, kind.unwrap_or(DEFAULT_BODY_TYPE).to_string())
+                });
             }
         }
         inner.lagging.retain(|_, until| *until > now);
@@ -335,7 +392,16 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
         if decision.rate_limited {
             state.stats().rate_limited();
         }
-        let mut response = ApiError::new(status, message).into_response();
+        let mut response = match decision.body {
+            Some((body, kind)) => {
+                let mut page = (status, body).into_response();
+                if let Ok(kind) = HeaderValue::from_str(&kind) {
+                    page.headers_mut().insert(header::CONTENT_TYPE, kind);
+                }
+                page
+            }
+            None => ApiError::new(status, message).into_response(),
+        };
         if let Some(seconds) = retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
@@ -347,6 +413,7 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
             &faults,
             &method,
             decision.lose_response,
+            decision.mangle,
             decision.lag,
             request,
             next,
@@ -362,6 +429,7 @@ async fn handle(
     faults: &Faults,
     method: &Method,
     lose_response: bool,
+    mangle: Option<Mangle>,
     lag: Option<Duration>,
     request: Request,
     next: Next,
@@ -369,6 +437,9 @@ async fn handle(
     let response = next.run(request).await;
     if lose_response {
         return severed();
+    }
+    if let Some(mangle) = mangle {
+        return mangled(response, mangle).await;
     }
     let created = method == Method::POST && response.status() == StatusCode::CREATED;
     if let (true, Some(lag)) = (created, lag) {
@@ -381,6 +452,32 @@ async fn handle(
         }
     }
     response
+}
+
+/// The answer with its body damaged as `mangle` says; status and other headers kept.
+async fn mangled(response: Response, mangle: Mangle) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_REWRITE_BODY).await else {
+        return severed();
+    };
+    let damaged = match mangle {
+        Mangle::Truncate => bytes.slice(..bytes.len() / 2),
+        Mangle::WrongType => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(mut top)) => {
+                for inner in top.values_mut().filter_map(Value::as_object_mut) {
+                    for (name, value) in inner.iter_mut() {
+                        if value.is_string() && name != "id" && name != "secret" {
+                            *value = Value::from(0);
+                        }
+                    }
+                }
+                serde_json::to_vec(&top).map_or(bytes, Bytes::from)
+            }
+            _ => bytes,
+        },
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(damaged))
 }
 
 /// Reads a create answer's object ID (`{"<kind>": {"id": …}}`) and hides it from lists.
@@ -499,12 +596,42 @@ mod tests {
             (serde_json::json!({"count": 1}), FaultError::Orphan("count")),
             (serde_json::json!({"rate_limit": 0}), FaultError::ZeroRate),
             (serde_json::json!({"path": "/x"}), FaultError::Empty),
+            (
+                serde_json::json!({"mangle_response": "truncate", "lose_response": true}),
+                FaultError::Conflicting,
+            ),
+            (
+                serde_json::json!({"body": "<html></html>"}),
+                FaultError::Needs("body", "status"),
+            ),
+            (
+                serde_json::json!({"status": 404, "content_type": "text/plain"}),
+                FaultError::Needs("content_type", "body"),
+            ),
+            (
+                serde_json::json!({"status": 404, "body": "x", "content_type": "a\nb"}),
+                FaultError::ContentType,
+            ),
         ];
         for (json, expected) in bad {
             assert_eq!(faults.add(spec(json)), Err(expected));
         }
         assert!(faults.list().is_empty());
         assert!(serde_json::from_value::<FaultSpec>(serde_json::json!({"sttaus": 500})).is_err());
+        assert!(
+            serde_json::from_value::<FaultSpec>(serde_json::json!({"mangle_response": "garble"}))
+                .is_err()
+        );
+        for good in [
+            serde_json::json!({"method": "POST", "mangle_response": "wrong_type", "count": 1}),
+            serde_json::json!({"mangle_response": "truncate", "after": 2}),
+            serde_json::json!({"status": 404, "body": "<html><title>404</title></html>"}),
+            serde_json::json!({"status": 405, "body": "{}", "content_type": "application/json"}),
+        ] {
+            faults
+                .add(spec(good.clone()))
+                .unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
     }
 
     #[test]

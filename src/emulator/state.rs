@@ -56,6 +56,35 @@ struct Inner {
     _data_lock: Option<std::fs::File>,
     /// Keyed by the hex SHA-256 of the token string, so the table never holds a usable token.
     tokens: HashMap<String, TokenRecord>,
+    /// Unexpired tokens whose key was deleted, by the same hash: the key's ID and the token's
+    /// expiry. Keystone answers such a token `404 Could not find Application Credential`, not
+    /// `401`, and so does the emulator.
+    key_deleted: HashMap<String, (String, OffsetDateTime)>,
+}
+
+/// Most tokens remembered in [`Inner::key_deleted`]; beyond, such a token answers `401`.
+const MAX_KEY_DELETED_TOKENS: usize = 100_000;
+
+/// Drops the tokens that stopped working, remembering those whose key was deleted.
+fn prune_tokens(
+    data: &Data,
+    tokens: &mut HashMap<String, TokenRecord>,
+    key_deleted: &mut HashMap<String, (String, OffsetDateTime)>,
+    now: OffsetDateTime,
+) {
+    key_deleted.retain(|_, (_, expires)| *expires > now);
+    tokens.retain(|hash, record| {
+        if token_usable(data, record, now) {
+            return true;
+        }
+        if record.expires_at > now
+            && data.keys.get(&record.key_id).is_none()
+            && key_deleted.len() < MAX_KEY_DELETED_TOKENS
+        {
+            key_deleted.insert(hash.clone(), (record.key_id.clone(), record.expires_at));
+        }
+        false
+    });
 }
 
 /// What [`EmulatorState::open_with`] produced.
@@ -139,6 +168,7 @@ impl EmulatorState {
                 durability,
                 _data_lock: data_lock,
                 tokens: HashMap::new(),
+                key_deleted: HashMap::new(),
             })),
             faults: super::faults::Faults::default(),
             settled: Arc::new(Notify::new()),
@@ -190,6 +220,7 @@ impl EmulatorState {
             data,
             durability,
             tokens,
+            key_deleted,
             ..
         } = &mut *inner;
         let organization = data.organization.clone();
@@ -216,8 +247,7 @@ impl EmulatorState {
             };
             durability.push(&line, change);
         }
-        let now = OffsetDateTime::now_utc();
-        tokens.retain(|_, record| token_usable(data, record, now));
+        prune_tokens(data, tokens, key_deleted, OffsetDateTime::now_utc());
         Ok(out)
     }
 
@@ -316,11 +346,31 @@ impl EmulatorState {
     /// Remembers an issued token.
     pub fn insert_token(&self, token: &str, record: TokenRecord) {
         let mut inner = self.lock();
-        let Inner { data, tokens, .. } = &mut *inner;
-        let now = OffsetDateTime::now_utc();
+        let Inner {
+            data,
+            tokens,
+            key_deleted,
+            ..
+        } = &mut *inner;
         // Expired tokens are dropped here so the table stays bounded by live tokens.
-        tokens.retain(|_, r| token_usable(data, r, now));
+        prune_tokens(data, tokens, key_deleted, OffsetDateTime::now_utc());
         tokens.insert(sha256_hex(token), record);
+    }
+
+    /// The ID of the deleted key `token` was issued from, if it was and has not expired.
+    pub fn deleted_key_of(&self, token: &str) -> Option<String> {
+        let inner = self.shared();
+        let hash = sha256_hex(token);
+        let now = OffsetDateTime::now_utc();
+        if let Some(record) = inner.tokens.get(&hash) {
+            let gone = record.expires_at > now && inner.data.keys.get(&record.key_id).is_none();
+            return gone.then(|| record.key_id.clone());
+        }
+        inner
+            .key_deleted
+            .get(&hash)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(key_id, _)| key_id.clone())
     }
 
     /// The record of `token` if it is known, unexpired and not revoked.

@@ -1,6 +1,8 @@
-//! What a credential may do, decided from its token alone (pure: no I/O). The token's roles
-//! (`roles`, the kcform extension `project_roles`, and `project`, which only a service
-//! account's token carries) give an [`Authority`]; it checks SPEC §1's permission matrix for
+//! What a credential may do, decided from its token alone (pure: no I/O). The token's user
+//! and roles (`roles`, the kcform extension `project_roles`) give an [`Authority`]. A service
+//! account's token is told from a person's by its user's name, the service account's identity
+//! `{name}-{project id}@kc.serviceaccount.com` — never by `project`, which every token issued
+//! from an application credential carries, a person's too; it checks SPEC §1's permission matrix for
 //! every change of a plan ([`Authority::check_plan`]) and whether the declared projects can be
 //! read at all ([`Authority::check_readable`]), so that `plan` can mark what the credential
 //! cannot do and `apply` can refuse before it changes anything.
@@ -106,6 +108,22 @@ impl Operation {
     }
 }
 
+/// The domain of every service account's identity.
+const SERVICE_ACCOUNT_DOMAIN: &str = "kc.serviceaccount.com";
+
+/// `(name, project id)` when `user` is a service account's identity,
+/// `{name}-{32-hex project id}@kc.serviceaccount.com` (SPEC §1). A service agent's
+/// `{project id}@{service}.kc.serviceaccount.com` and any person's name are not.
+pub fn service_account_identity(user: &str) -> Option<(&str, &str)> {
+    let (local, domain) = user.rsplit_once('@')?;
+    if !domain.eq_ignore_ascii_case(SERVICE_ACCOUNT_DOMAIN) {
+        return None;
+    }
+    let (name, project_id) = local.rsplit_once('-')?;
+    let hex = project_id.len() == 32 && project_id.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !name.is_empty()).then_some((name, project_id))
+}
+
 /// What a credential may do: its roles as its token states them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authority {
@@ -122,8 +140,9 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// Reads the roles out of a token body. A token that names a `project` was issued from a
-    /// service account's key (`docs/api.md`): it is Project Member of that project only.
+    /// Reads the roles out of a token body. A token whose user is a service account (see
+    /// [`service_account_identity`]) was issued from that account's key: it is Project Member
+    /// of the account's project only.
     pub fn from_token(token: &wire::Token) -> Authority {
         let mut org_role: Option<OrgRole> = None;
         let mut unknown_roles = Vec::new();
@@ -144,12 +163,27 @@ impl Authority {
             .clone()
             .or_else(|| token.user.id.clone())
             .unwrap_or_else(|| "unknown".to_string());
-        if let Some(project) = &token.project {
+        if let Some((name, project_id)) = service_account_identity(&user) {
+            // Its key is bound to its own project, whose name the token carries; without it,
+            // the one project of its roles, or at worst the ID from its identity.
+            let project = token
+                .project
+                .as_ref()
+                .filter(|p| p.id == project_id)
+                .map(|p| p.name.clone())
+                .or_else(|| {
+                    let mut names = token.project_roles.keys();
+                    match (names.next(), names.next()) {
+                        (Some(only), None) => Some(only.clone()),
+                        _ => None,
+                    }
+                })
+                .unwrap_or_else(|| project_id.to_string());
             return Authority {
-                who: format!("service account `{user}`"),
+                who: format!("service account `{name}`"),
                 org_role: None,
-                project_roles: BTreeMap::from([(project.name.clone(), ProjectRole::Member)]),
-                service_account_of: Some(project.name.clone()),
+                project_roles: BTreeMap::from([(project.clone(), ProjectRole::Member)]),
+                service_account_of: Some(project),
                 unknown_roles,
             };
         }

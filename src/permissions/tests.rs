@@ -41,10 +41,13 @@ fn in_project(role: &str) -> Authority {
     })))
 }
 
+/// The ID of project `analytics` in these tokens.
+const ANALYTICS_ID: &str = "0bb96376a146489687c73c9368714ed7";
+
 fn service_account() -> Authority {
     Authority::from_token(&token(json!({
-        "user": {"id": "u2", "name": "etl-runner"},
-        "project": {"id": "p1", "name": "analytics"},
+        "user": {"id": "u2", "name": format!("etl-runner-{ANALYTICS_ID}@kc.serviceaccount.com")},
+        "project": {"id": ANALYTICS_ID, "name": "analytics"},
         "roles": roles(&["project-member"]),
         "project_roles": {"analytics": "project-member"},
     })))
@@ -100,6 +103,56 @@ fn roles_are_read_from_the_token() {
         "service account `etl-runner` (project-member of `analytics`)"
     );
     assert_eq!(nobody().describe(), "user `lead` (no role)");
+}
+
+#[test]
+fn a_persons_token_with_a_project_is_a_persons() {
+    // Every token issued from an application credential carries `project`: the credential is
+    // bound to one. An Org Admin's or a Project Admin's own key is still a person's.
+    let admin = Authority::from_token(&token(json!({
+        "project": {"id": ANALYTICS_ID, "name": "analytics"},
+        "roles": roles(&["org-admin"]),
+    })));
+    assert_eq!(admin.service_account_of, None);
+    assert_eq!(admin.describe(), "user `lead` (org-admin)");
+    assert_eq!(allowed(&admin), ALL);
+    let lead = Authority::from_token(&token(json!({
+        "project": {"id": ANALYTICS_ID, "name": "analytics"},
+        "roles": roles(&["project-admin"]),
+        "project_roles": {"analytics": "project-admin"},
+    })));
+    assert_eq!(lead.service_account_of, None);
+    assert!(lead.may(Operation::CreateAccessKey, "analytics").is_ok());
+    assert!(
+        lead.may(Operation::DeleteServiceAccount, "analytics")
+            .is_ok()
+    );
+}
+
+#[test]
+fn service_accounts_are_known_by_their_identity() {
+    use super::service_account_identity as identity;
+    let sa = format!("etl-runner-{ANALYTICS_ID}@kc.serviceaccount.com");
+    assert_eq!(identity(&sa), Some(("etl-runner", ANALYTICS_ID)));
+    for person in [
+        "lead",
+        "lead@example.com",
+        "etl-runner@kc.serviceaccount.com",
+        "etl-runner-0bb96376@kc.serviceaccount.com",
+        &format!("-{ANALYTICS_ID}@kc.serviceaccount.com"),
+        // A service agent is not a service account.
+        &format!("{ANALYTICS_ID}@compute.kc.serviceaccount.com"),
+        &format!("etl-{ANALYTICS_ID}@kc.serviceaccount.com.example.com"),
+    ] {
+        assert_eq!(identity(person), None, "{person}");
+    }
+    // Without `project`, the account's one project role, else its project ID, names it.
+    let bare = Authority::from_token(&token(json!({
+        "user": {"id": "u2", "name": sa},
+        "roles": roles(&["project-member"]),
+    })));
+    assert_eq!(bare.service_account_of.as_deref(), Some(ANALYTICS_ID));
+    assert!(bare.may(Operation::CreateAccessKey, ANALYTICS_ID).is_err());
 }
 
 #[test]
@@ -170,9 +223,10 @@ fn a_service_account_token_is_a_restricted_member_of_its_project() {
         "{reason}"
     );
     assert!(sa.may(Operation::ViewProject, "other").is_err());
-    // Even a token naming extra roles stays a member of its project only.
+    // Even a service account's token naming extra roles stays a member of its project only.
     let odd = Authority::from_token(&token(json!({
-        "project": {"id": "p1", "name": "analytics"},
+        "user": {"id": "u2", "name": format!("etl-runner-{ANALYTICS_ID}@kc.serviceaccount.com")},
+        "project": {"id": ANALYTICS_ID, "name": "analytics"},
         "roles": roles(&["org-admin"]),
     })));
     assert_eq!(allowed(&odd), [Operation::ViewProject]);

@@ -12,6 +12,7 @@ mod commands;
 mod examples;
 mod keys;
 mod keystone;
+mod keystone_answers;
 mod lifecycle;
 mod locks;
 mod output;

@@ -346,3 +346,55 @@ nickname = "New"
     world.apply();
     world.assert_converged();
 }
+
+/// A person's token carries `project` like every Keystone token issued from an application
+/// credential: a Project Admin's own key is still a person's, and manages its project's
+/// service accounts and keys. (Told apart by its user, never by `project`.)
+#[test]
+fn a_project_admins_own_key_scoped_to_its_project_is_a_persons_and_applies() {
+    let mut world = world_with_pending_changes();
+    let (id, secret) = person(
+        &world,
+        serde_json::json!({"name": "lead", "project_roles": {"analytics": "project-admin"}}),
+    );
+    let token = world.block_on(async {
+        let client = kcform::cloud::Client::new(
+            &world.endpoint(),
+            kcform::cloud::Credential {
+                id: id.clone(),
+                secret: kcform::secret::Secret::new(secret.clone()),
+            },
+            &kcform::cloud::ClientOptions::default(),
+        )
+        .unwrap();
+        client.whoami().await.unwrap()
+    });
+    assert_eq!(
+        token.project.map(|p| p.name).as_deref(),
+        Some("analytics"),
+        "the person's key is bound to its project"
+    );
+    let plan = world.kcform_as(&["plan", "."], &id, &secret).expect_code(0);
+    assert!(
+        !plan.stdout.contains("service account's own token"),
+        "{}",
+        plan.stdout
+    );
+    world
+        .kcform_as(
+            &[
+                "apply",
+                "--auto-approve",
+                "--target",
+                "service_account.analytics/loader",
+                ".",
+            ],
+            &id,
+            &secret,
+        )
+        .expect_code(0);
+    world.assert_delivered("analytics", &["etl".into(), "loader".into()], 1);
+    world.write("main.toml", BASE);
+    world.apply();
+    world.assert_converged();
+}

@@ -257,6 +257,12 @@ fn service_account_email(name: &str, project_id: &str) -> String {
     views::ServiceAccountEmail { name, project_id }.to_string()
 }
 
+/// A service account's identity, `{name}-{project-id}@kc.serviceaccount.com`: its e-mail, and
+/// the Keystone user name its tokens carry.
+pub(crate) fn service_account_identity(name: &str, project_id: &str) -> String {
+    service_account_email(name, project_id)
+}
+
 /// The API form of an access key (never with its secret).
 fn key_view(data: &Data, k: &Key, base: &str) -> wire::ApplicationCredential {
     let owner = data.users.get(&k.user_id);

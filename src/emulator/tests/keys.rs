@@ -265,13 +265,23 @@ async fn deleting_a_key_revokes_only_its_own_tokens() {
     h.delete(&format!("{}/{}", keys_path(&sa.id), cred.id))
         .await
         .ok(204);
-    h.call(Method::GET, "/identity/v3/projects", Some(&doomed), None)
+    // As Keystone: a token whose credential was deleted, and the credential's ID at token
+    // issue, answer the credential's 404.
+    let gone = format!("Could not find Application Credential: {}.", cred.id);
+    let msg = h
+        .call(Method::GET, "/identity/v3/projects", Some(&doomed), None)
         .await
-        .error(401);
+        .error(404);
+    assert_eq!(msg, gone);
     h.call(Method::GET, "/identity/v3/projects", Some(&kept), None)
         .await
         .ok(200);
-    h.issue(&cred).await.error(401);
+    assert_eq!(h.issue(&cred).await.error(404), gone);
+    // Still so after another token's issue pruned the token table.
+    h.token(&other).await;
+    h.call(Method::GET, "/identity/v3/projects", Some(&doomed), None)
+        .await
+        .error(404);
     h.get(&format!("{}/{}", keys_path(&sa.id), cred.id))
         .await
         .error(404);

@@ -38,9 +38,17 @@ async fn token_issue_by_id_answers_201_with_header_body_and_catalog() {
         t.roles
     );
     assert!(t.user.domain.is_some() && t.user.id.is_some());
+    // Like every Keystone token issued from an application credential, a person's is
+    // scoped: the bootstrap Org Admin has no project role, so its key is bound to the
+    // organization's own scope. Its user name is no service account's identity.
+    let org = h.emu.state().read(|data| data.organization.clone());
+    assert_eq!(
+        t.project.as_ref().map(|p| (p.id.as_str(), p.name.as_str())),
+        Some((org.id.as_str(), org.name.as_str()))
+    );
     assert!(
-        t.project.is_none(),
-        "the Org Admin token is not project-scoped"
+        crate::permissions::service_account_identity(t.user.name.as_deref().unwrap_or_default())
+            .is_none()
     );
     assert_eq!(t.catalog.len(), 1);
     assert_eq!(t.catalog[0].kind, "identity");
@@ -72,6 +80,11 @@ async fn token_issue_by_name_and_user_id_works_and_is_project_scoped() {
         (scope.id.as_str(), scope.name.as_str()),
         (project.id.as_str(), "analytics")
     );
+    // Its user name is its identity, which is what tells it from a person's token.
+    assert_eq!(
+        token.token.user.name,
+        Some(format!("{}-{}@kc.serviceaccount.com", sa.name, project.id))
+    );
     assert_eq!(
         token
             .token
@@ -94,7 +107,7 @@ async fn token_issue_by_name_and_user_id_works_and_is_project_scoped() {
 }
 
 #[tokio::test]
-async fn wrong_secret_or_unknown_key_is_401() {
+async fn wrong_secret_or_unknown_name_is_401_and_unknown_id_404() {
     let h = Harness::new().await;
     let mut cred = h.emu.admin_credential().clone();
     cred.secret.push('x');
@@ -104,7 +117,11 @@ async fn wrong_secret_or_unknown_key_is_401() {
         id: "0".repeat(32),
         secret: "s".into(),
     };
-    h.issue(&unknown).await.error(401);
+    // Keystone's answer to an unknown ID.
+    assert_eq!(
+        h.issue(&unknown).await.error(404),
+        format!("Could not find Application Credential: {}.", unknown.id)
+    );
     let (_, sa, key) = h.fixture().await;
     let body = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"name": "ci", "secret": "wrong", "user": {"id": sa.id}}}}});
@@ -265,4 +282,28 @@ async fn version_documents_need_no_token() {
     assert!(href.starts_with(&h.emu.base_url()), "{href}");
     let all = h.call(Method::GET, "/identity", None, None).await;
     assert!(all.ok(200)["versions"]["values"].is_array());
+}
+
+#[tokio::test]
+async fn a_persons_token_is_scoped_to_the_first_project_it_has_a_role_in() {
+    let h = Harness::new().await;
+    let analytics = h.create_project("analytics").await;
+    h.create_project("web").await;
+    let answer = h
+        .call(
+            Method::POST,
+            "/_emulator/users",
+            None,
+            Some(json!({"name": "lead", "project_roles":
+                {"web": "project-admin", "analytics": "project-reader"}})),
+        )
+        .await;
+    let user: crate::wire::EmulatorUser = parse(answer.ok(201));
+    let token: TokenBody = parse(h.issue(&user.access_key).await.ok(201));
+    let scope = token.token.project.expect("a person's token is scoped too");
+    assert_eq!(
+        (scope.id.as_str(), scope.name.as_str()),
+        (analytics.id.as_str(), "analytics")
+    );
+    assert_eq!(token.token.user.name.as_deref(), Some("lead"));
 }
