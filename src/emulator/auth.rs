@@ -193,7 +193,8 @@ impl Caller {
         Ok(())
     }
 
-    fn describe(&self) -> String {
+    /// How messages name the caller: its kind and name.
+    pub(crate) fn describe(&self) -> String {
         match self.kind {
             CallerKind::Person { .. } => format!("user `{}`", self.name),
             CallerKind::ServiceAccount { .. } => format!("service account `{}`", self.name),
@@ -319,8 +320,9 @@ pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, 
     (roles, by_project)
 }
 
-/// Checks an application-credential identity and issues a token. Answers 401 for a wrong ID,
-/// name or secret, an expired key, or an inactive service account.
+/// Checks an application-credential identity and issues a token. Answers 401 for a wrong
+/// secret, an unknown name, an expired key, or an inactive service account, and 404 (as
+/// Keystone does) for an unknown ID.
 pub fn issue_token(
     state: &EmulatorState,
     cred: &AppCredAuth,
@@ -368,7 +370,10 @@ pub fn issue_token(
 fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
     let invalid = || ApiError::unauthorized("invalid access key ID or secret");
     if let Some(id) = &cred.id {
-        return data.keys.get(id).ok_or_else(invalid);
+        // Keystone answers an unknown (or deleted) credential ID with 404, not 401.
+        return data.keys.get(id).ok_or_else(|| {
+            ApiError::not_found(format!("could not find application credential `{id}`"))
+        });
     }
     let (Some(name), Some(user_id)) = (&cred.name, cred.user.as_ref().and_then(|u| u.id.as_ref()))
     else {

@@ -72,7 +72,7 @@ async fn state_survives_a_restart_and_the_file_holds_no_secret() {
     h.issue(&cred).await.ok(201);
     // A new start issues a new Org Admin key and revokes the previous one.
     assert_ne!(h.emu.admin_credential().id, old_admin.id);
-    h.issue(&old_admin).await.error(401);
+    h.issue(&old_admin).await.error(404);
     h.issue(&h.emu.admin_credential().clone()).await.ok(201);
 }
 
@@ -207,7 +207,8 @@ async fn embedded_mode_persists_and_reuses_a_valid_admin_credential() {
         serde_json::from_str(&std::fs::read_to_string(&admin_file).expect("read")).expect("json");
     assert_eq!(&on_disk, emu.admin_credential());
     let h = Harness::around(emu).await;
-    h.issue(&first).await.error(401);
+    // The replaced key is gone: an unknown ID is a 404, as on Keystone.
+    h.issue(&first).await.error(404);
     assert!(state_dir.join(EMBEDDED_DATA_FILE).exists());
 }
 

@@ -223,7 +223,7 @@ async fn deleting_a_service_account_deletes_its_keys_and_revokes_its_tokens() {
     h.call(Method::GET, "/identity/v3/projects", Some(&token), None)
         .await
         .error(401);
-    h.issue(&cred).await.error(401);
+    h.issue(&cred).await.error(404);
     h.get(&format!("{}/{}", keys_path(&sa.id), cred.id))
         .await
         .error(404);
