@@ -518,7 +518,8 @@ async fn script(side: &Side) -> Vec<(String, Seen)> {
         "token.empty-body",
         Req::new(Method::POST, tokens).raw(Vec::new(), Some("application/json"))
     );
-    // Keystone's default limit is 112 KiB.
+    // Keystone's default limit is 112 KiB. (Bodies far over it are not sent: a server may
+    // answer before reading them and reset the connection while the client still writes.)
     case!(
         "token.body-under-limit",
         Req::new(Method::POST, tokens).raw(padded_body(100 * 1024), Some("application/json"))
@@ -526,10 +527,6 @@ async fn script(side: &Side) -> Vec<(String, Seen)> {
     case!(
         "token.body-over-limit",
         Req::new(Method::POST, tokens).raw(padded_body(120 * 1024), Some("application/json"))
-    );
-    case!(
-        "token.oversized-body",
-        Req::new(Method::POST, tokens).raw(padded_body(3 * 1024 * 1024), Some("application/json"))
     );
     case!("token.put", Req::new(Method::PUT, tokens).json(json!({})));
 
@@ -998,6 +995,9 @@ fn the_emulator_answers_like_keystone_except_for_documented_differences() {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
+            // A fresh connection per request: a server that refuses an oversized body answers
+            // before reading it and closes the connection, which a reused one would trip on.
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap();
         let ks = keystone_side(keystone, http.clone()).await;
