@@ -65,6 +65,9 @@ pub const PAGE_LIMIT_DEFAULT: usize = 100;
 pub const PAGE_LIMIT_MAX: usize = 1000;
 /// Keystone token lifetime (documented: 12 h).
 pub const TOKEN_LIFETIME_SECS: i64 = 12 * 60 * 60;
+/// The largest request body the emulator reads, in bytes: Keystone's default
+/// `max_request_body_size` (112 KiB), which answers `413` beyond it (*assumed* for KakaoCloud).
+pub const REQUEST_BODY_MAX: usize = 114_688;
 /// Default number of operations kcform runs at once.
 pub const DEFAULT_PARALLELISM: usize = 10;
 /// The most operations kcform runs at once (`provider.parallelism`, `--parallelism`).

@@ -193,7 +193,8 @@ impl Caller {
         Ok(())
     }
 
-    fn describe(&self) -> String {
+    /// How messages name the caller: its kind and name.
+    pub(crate) fn describe(&self) -> String {
         match self.kind {
             CallerKind::Person { .. } => format!("user `{}`", self.name),
             CallerKind::ServiceAccount { .. } => format!("service account `{}`", self.name),

@@ -373,6 +373,18 @@ impl EmulatorState {
             .map(|(key_id, _)| key_id.clone())
     }
 
+    /// Revokes `token` (`DELETE /identity/v3/auth/tokens`); `false` if it was not usable.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        let mut inner = self.lock();
+        let Inner { data, tokens, .. } = &mut *inner;
+        let key = sha256_hex(token);
+        let usable = tokens
+            .get(&key)
+            .is_some_and(|record| token_usable(data, record, OffsetDateTime::now_utc()));
+        tokens.remove(&key);
+        usable
+    }
+
     /// The record of `token` if it is known, unexpired and not revoked.
     pub fn lookup_token(&self, token: &str) -> Option<TokenRecord> {
         self.with_token(token, |_, record| record.clone())

@@ -22,12 +22,25 @@ use crate::limits::{
 };
 use crate::wire::{ApplicationCredentialBody, CreateApplicationCredentialBody};
 
-/// The owner of a key route: the user, and its project when it is a service account.
-fn owner<'d>(data: &'d Data, user_id: &str) -> ApiResult<(&'d User, Option<&'d Project>)> {
-    let user = data
-        .users
-        .get(user_id)
-        .ok_or_else(|| state::missing("user", user_id))?;
+/// The owner of a key route: the user, and its project when it is a service account. A user
+/// that does not exist is a 404 only for a caller with an organization role, who may see every
+/// user's keys; anyone else gets Keystone's answer, 403 (its policy refuses a caller that is
+/// not the user before it looks the user up).
+fn owner<'d>(
+    data: &'d Data,
+    caller: &Caller,
+    user_id: &str,
+) -> ApiResult<(&'d User, Option<&'d Project>)> {
+    let Some(user) = data.users.get(user_id) else {
+        if caller.org_role().is_some() {
+            return Err(state::missing("user", user_id));
+        }
+        return Err(ApiError::forbidden(format!(
+            "{} may not use the access keys of user `{user_id}`: only the user itself or an \
+             organization role may",
+            caller.describe()
+        )));
+    };
     let project = match &user.kind {
         UserKind::ServiceAccount { project_id, .. } => Some(find_project(data, project_id)?),
         UserKind::Person { .. } => None,
@@ -81,7 +94,7 @@ pub async fn list_user(
 ) -> ApiResult<JsonBody> {
     let name = params.get("name").map(String::as_str);
     state.read(|data| {
-        let (user, project) = owner(data, &user_id)?;
+        let (user, project) = owner(data, &caller, &user_id)?;
         require_view(&caller, user, project)?;
         views::user_keys(data, user, name, &base)
     })
@@ -94,12 +107,12 @@ pub async fn create(
     caller: Caller,
     BaseUrl(base): BaseUrl,
     ApiPath(user_id): ApiPath<String>,
-    ApiJson(body): ApiJson<CreateApplicationCredentialBody>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<ApplicationCredentialBody>)> {
     caller.forbid_service_account_token("add access keys")?;
-    let req = body.application_credential;
+    let req = create_request(body)?.application_credential;
     let view = state.write(|data| {
-        let (user, project) = owner(data, &user_id)?;
+        let (user, project) = owner(data, &caller, &user_id)?;
         let project = require_manage(&caller, user, project, "create")?;
         if matches!(
             user.kind,
@@ -173,6 +186,50 @@ pub async fn create(
     ))
 }
 
+/// The fields Keystone's schema allows in `application_credential` of a create; it refuses
+/// any other (400), and so does the emulator, so that a field kcform starts sending fails here
+/// as it would on the cloud.
+const CREATE_FIELDS: [&str; 7] = [
+    "name",
+    "description",
+    "secret",
+    "expires_at",
+    "roles",
+    "unrestricted",
+    "access_rules",
+];
+
+/// A create body checked as Keystone's schema checks it: no unknown field at either level.
+fn create_request(body: serde_json::Value) -> ApiResult<CreateApplicationCredentialBody> {
+    let unexpected = |object: &serde_json::Value, allowed: &[&str], what: &str| {
+        object.as_object().and_then(|map| {
+            map.keys()
+                .find(|key| !allowed.contains(&key.as_str()))
+                .map(|key| {
+                    ApiError::bad_request(format!(
+                        "unknown field `{key}` in {what}; allowed: {}",
+                        allowed.join(", ")
+                    ))
+                })
+        })
+    };
+    if let Some(error) = unexpected(&body, &["application_credential"], "the request body") {
+        return Err(error);
+    }
+    if let Some(error) = unexpected(
+        &body["application_credential"],
+        &CREATE_FIELDS,
+        "`application_credential`",
+    ) {
+        return Err(error);
+    }
+    serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the request body does not have the expected fields: {e}"
+        ))
+    })
+}
+
 /// `GET /identity/v3/users/{user_id}/application_credentials/{key_id}`.
 pub async fn get(
     State(state): State<EmulatorState>,
@@ -181,7 +238,7 @@ pub async fn get(
     ApiPath((user_id, key_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ApplicationCredentialBody>> {
     state.read(|data| {
-        let (user, project) = owner(data, &user_id)?;
+        let (user, project) = owner(data, &caller, &user_id)?;
         require_view(&caller, user, project)?;
         let key = data
             .keys
@@ -203,7 +260,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     caller.forbid_service_account_token("delete access keys")?;
     state.write(|data| {
-        let (user, project) = owner(data, &user_id)?;
+        let (user, project) = owner(data, &caller, &user_id)?;
         require_manage(&caller, user, project, "delete")?;
         if data.keys.get(&key_id).is_none_or(|k| k.user_id != user_id) {
             return Err(state::missing("application credential", &key_id));
@@ -214,11 +271,19 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PATCH`/`PUT` on a key: 405, keys cannot be edited or disabled.
-pub async fn no_update(_caller: Caller) -> ApiError {
-    ApiError::method_not_allowed(
+/// `PATCH`/`PUT` on a key: 405 with the methods the route has in `Allow`, as Keystone answers;
+/// keys cannot be edited or disabled.
+pub async fn no_update(_caller: Caller) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut response = ApiError::method_not_allowed(
         "access keys cannot be edited or disabled; delete the key and create a new one",
     )
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::ALLOW,
+        axum::http::HeaderValue::from_static("GET,HEAD,DELETE"),
+    );
+    response
 }
 
 /// `GET /identity/v3/projects/{project_id}/application_credentials`: every key of every

@@ -36,6 +36,8 @@ use crate::wire;
 pub mod paths {
     /// Keystone version list.
     pub const VERSIONS: &str = "/identity";
+    /// Same, with the trailing slash.
+    pub const VERSIONS_SLASH: &str = "/identity/";
     /// Keystone v3 version document.
     pub const V3: &str = "/identity/v3";
     /// Same, with the trailing slash some clients add.
@@ -89,9 +91,15 @@ pub fn router_with_control_token(
 ) -> Router {
     Router::new()
         .route(paths::VERSIONS, get(versions))
+        .route(paths::VERSIONS_SLASH, get(versions))
         .route(paths::V3, get(version))
         .route(paths::V3_SLASH, get(version))
-        .route(paths::TOKENS, post(tokens::issue).get(tokens::validate))
+        .route(
+            paths::TOKENS,
+            post(tokens::issue)
+                .get(tokens::validate)
+                .delete(tokens::revoke),
+        )
         .route(paths::PROJECTS, get(projects::list).post(projects::create))
         .route(
             paths::PROJECT,
@@ -141,6 +149,10 @@ pub fn router_with_control_token(
         .fallback(not_found)
         // Must come after every `.route`: it applies to the routes registered so far.
         .method_not_allowed_fallback(method_not_allowed)
+        // Keystone's request-size limit; a larger body answers 413 (`extract::ApiJson`).
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::limits::REQUEST_BODY_MAX,
+        ))
         // Inside the faults layer, so a lost response is lost after its change is on disk.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -218,8 +230,20 @@ fn version_value(base: &str) -> serde_json::Value {
     })
 }
 
-async fn versions(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {
-    axum::Json(json!({"versions": {"values": [version_value(&base)]}}))
+/// `GET /identity`: Keystone's version list, as Keystone answers it — `300 Multiple Choices`
+/// with `Location` naming the one version.
+async fn versions(BaseUrl(base): BaseUrl) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let location = format!("{base}/identity/v3/");
+    let mut response = (
+        axum::http::StatusCode::MULTIPLE_CHOICES,
+        axum::Json(json!({"versions": {"values": [version_value(&base)]}})),
+    )
+        .into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 async fn version(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {

@@ -1,5 +1,5 @@
 //! Keystone token routes: `POST /identity/v3/auth/tokens` (application-credential auth, token
-//! in `X-Subject-Token`) and `GET` of the same path to validate a token.
+//! in `X-Subject-Token`), `GET` of the same path to validate a token and `DELETE` to revoke one.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +10,8 @@ use super::BaseUrl;
 use crate::emulator::auth::{self, Caller, METHOD, SUBJECT_TOKEN_HEADER};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::ApiJson;
-use crate::emulator::state::EmulatorState;
+use crate::emulator::state::{EmulatorState, TokenRecord};
+use crate::emulator::store::OrgRole;
 use crate::wire::{AuthRequest, TokenBody};
 
 /// `POST /identity/v3/auth/tokens`: 201, token in `X-Subject-Token`, body `{"token"}`.
@@ -38,23 +39,66 @@ pub async fn issue(
 }
 
 /// `GET /identity/v3/auth/tokens`: the body of the token in `X-Subject-Token`, or 404 when it
-/// is unknown, expired or revoked.
+/// is unknown, expired or revoked. As on Keystone, a caller may validate its own tokens, and
+/// only an organization role lets it validate another user's (403); without
+/// `X-Subject-Token` the answer is 403 too.
 pub async fn validate(
     State(state): State<EmulatorState>,
-    _caller: Caller,
+    caller: Caller,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let (subject, record) = subject_token(&state, &headers, "validate")?;
+    if record.user_id != caller.user_id && caller.org_role().is_none() {
+        return Err(ApiError::forbidden(
+            "only the token's own user or an organization role (Org Admin, Org Reader) may \
+             validate a token",
+        ));
+    }
+    let mut response = Json(TokenBody { token: record.body }).into_response();
+    response.headers_mut().insert(SUBJECT_TOKEN_HEADER, subject);
+    Ok(response)
+}
+
+/// `DELETE /identity/v3/auth/tokens`: revokes the token in `X-Subject-Token` (204); the caller's
+/// own tokens, or any with the Org Admin role. 404 when it is unknown, expired or revoked,
+/// 403 without `X-Subject-Token`.
+pub async fn revoke(
+    State(state): State<EmulatorState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let (subject, record) = subject_token(&state, &headers, "revoke")?;
+    if record.user_id != caller.user_id && caller.org_role() != Some(OrgRole::Admin) {
+        return Err(ApiError::forbidden(
+            "only the token's own user or an Org Admin may revoke a token",
+        ));
+    }
+    let token = subject.to_str().unwrap_or_default();
+    if !state.revoke_token(token) {
+        return Err(ApiError::not_found(
+            "the token is unknown, expired or revoked",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The token named by `X-Subject-Token` and its record: 403 without the header (Keystone's
+/// answer: its policy has no token to check), 404 when the token is unknown, expired or
+/// revoked.
+fn subject_token(
+    state: &EmulatorState,
+    headers: &HeaderMap,
+    verb: &str,
+) -> ApiResult<(HeaderValue, TokenRecord)> {
     let subject = headers.get(SUBJECT_TOKEN_HEADER).ok_or_else(|| {
-        ApiError::bad_request("put the token to validate in the X-Subject-Token header")
+        ApiError::forbidden(format!(
+            "put the token to {verb} in the X-Subject-Token header"
+        ))
     })?;
     let record = subject
         .to_str()
         .ok()
         .and_then(|t| state.lookup_token(t))
         .ok_or_else(|| ApiError::not_found("the token is unknown, expired or revoked"))?;
-    let mut response = Json(TokenBody { token: record.body }).into_response();
-    response
-        .headers_mut()
-        .insert(SUBJECT_TOKEN_HEADER, subject.clone());
-    Ok(response)
+    Ok((subject.clone(), record))
 }

@@ -34,7 +34,7 @@ async fn wrong_methods_answer_405_with_the_keystone_body() {
         .error(405);
     assert!(msg.contains("PUT"), "{msg}");
     h.call(
-        Method::DELETE,
+        Method::PUT,
         "/identity/v3/auth/tokens",
         Some(&h.admin),
         None,
@@ -140,6 +140,25 @@ async fn a_failed_save_answers_500_and_changes_nothing() {
 #[tokio::test]
 async fn an_oversized_body_is_refused_in_the_keystone_format() {
     let h = Harness::new().await;
+    // Keystone's default limit: a body just over it is refused, one just under it is read.
+    let body = |size: usize| {
+        let pad = size - r#"{"auth": {}, "pad": ""}"#.len();
+        format!(r#"{{"auth": {{}}, "pad": "{}"}}"#, "p".repeat(pad))
+    };
+    for (size, status) in [
+        (crate::limits::REQUEST_BODY_MAX, 400),
+        (crate::limits::REQUEST_BODY_MAX + 1, 413),
+    ] {
+        let resp = h
+            .http
+            .post(h.url("/identity/v3/auth/tokens"))
+            .header("Content-Type", "application/json")
+            .body(body(size))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(resp.status().as_u16(), status, "a body of {size} bytes");
+    }
     let huge = format!(
         r#"{{"project": {{"name": "a", "nickname": "{}"}}}}"#,
         "n".repeat(3 << 20)

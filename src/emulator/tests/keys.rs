@@ -249,6 +249,69 @@ async fn keys_cannot_be_edited() {
         .error(405);
     let got: ApplicationCredentialBody = parse(h.get(&path).await.ok(200));
     assert_eq!(got.application_credential.description, None);
+    // As on Keystone, the 405 names the methods the route has.
+    let resp = h
+        .http
+        .patch(h.url(&path))
+        .header("X-Auth-Token", &h.admin)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 405);
+    let allow = resp.headers().get("allow").and_then(|v| v.to_str().ok());
+    assert_eq!(allow, Some("GET,HEAD,DELETE"));
+}
+
+#[tokio::test]
+async fn a_create_with_a_field_keystone_does_not_know_is_400() {
+    let h = Harness::new().await;
+    let (_, sa, _) = h.fixture().await;
+    for body in [
+        json!({"application_credential": {"name": "extra", "bogus": 1}}),
+        json!({"application_credential": {"name": "extra"}, "bogus": 1}),
+    ] {
+        let msg = h.post(&keys_path(&sa.id), body).await.error(400);
+        assert!(msg.contains("unknown field `bogus`"), "{msg}");
+    }
+    // Keystone's own optional fields are known (and checked by the KakaoCloud rules).
+    let known = json!({"application_credential": {"name": "known", "description": "d",
+        "roles": [], "access_rules": [], "expires_at": null, "unrestricted": false}});
+    h.post(&keys_path(&sa.id), known).await.ok(201);
+    let list: ApplicationCredentialList = parse(h.get(&keys_path(&sa.id)).await.ok(200));
+    let names: Vec<_> = list
+        .application_credentials
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(names, ["ci", "known"], "no refused create left a key");
+}
+
+#[tokio::test]
+async fn keys_of_an_unknown_user_are_403_unless_the_caller_has_an_org_role() {
+    let h = Harness::new().await;
+    let (_, _, cred) = h.fixture().await;
+    let own = h.token(&cred).await;
+    let unknown = keys_path(&"0".repeat(32));
+    // Keystone's policy refuses a caller that is not the user before it looks the user up.
+    h.call(Method::GET, &unknown, Some(&own), None)
+        .await
+        .error(403);
+    h.call(
+        Method::GET,
+        &format!("{unknown}/{}", cred.id),
+        Some(&own),
+        None,
+    )
+    .await
+    .error(403);
+    let lead = h
+        .user_token(json!({"name": "lead", "project_roles": {"analytics": "project-admin"}}))
+        .await;
+    h.call(Method::GET, &unknown, Some(&lead), None)
+        .await
+        .error(403);
+    h.get(&unknown).await.error(404);
 }
 
 #[tokio::test]

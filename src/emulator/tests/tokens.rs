@@ -280,8 +280,109 @@ async fn version_documents_need_no_token() {
         .as_str()
         .unwrap_or_default();
     assert!(href.starts_with(&h.emu.base_url()), "{href}");
-    let all = h.call(Method::GET, "/identity", None, None).await;
-    assert!(all.ok(200)["versions"]["values"].is_array());
+    for path in ["/identity", "/identity/"] {
+        // Keystone answers its version list with 300 Multiple Choices and a `Location`.
+        let resp = h.http.get(h.url(path)).send().await.expect("answered");
+        assert_eq!(resp.status().as_u16(), 300, "{path}");
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        assert_eq!(
+            location,
+            Some(format!("{}/identity/v3/", h.emu.base_url())),
+            "{path}"
+        );
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["versions"]["values"][0]["status"], "stable", "{path}");
+    }
+}
+
+/// `method /identity/v3/auth/tokens` with `X-Auth-Token: token` and, when given,
+/// `X-Subject-Token: subject`: the status and the JSON body (`Null` when empty).
+async fn with_subject(
+    h: &Harness,
+    method: Method,
+    token: &str,
+    subject: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut req = h
+        .http
+        .request(method, h.url("/identity/v3/auth/tokens"))
+        .header("X-Auth-Token", token);
+    if let Some(subject) = subject {
+        req = req.header("X-Subject-Token", subject);
+    }
+    let resp = req.send().await.expect("answered");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn validation_needs_a_subject_and_another_users_token_needs_an_org_role() {
+    let h = Harness::new().await;
+    let (_, _, cred) = h.fixture().await;
+    let own = h.token(&cred).await;
+    // Keystone answers 403 without X-Subject-Token: its policy has no token to check.
+    let (status, body) = with_subject(&h, Method::GET, &own, None).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!(403)),
+        "{body}"
+    );
+    // A service account validates its own token, not the Org Admin's.
+    let (status, _) = with_subject(&h, Method::GET, &own, Some(&own)).await;
+    assert_eq!(status, 200);
+    let (status, body) = with_subject(&h, Method::GET, &own, Some(&h.admin)).await;
+    assert_eq!(status, 403, "{body}");
+    // An organization role validates anyone's; Org Reader included.
+    let reader = h
+        .user_token(json!({"name": "auditor", "org_role": "org-reader"}))
+        .await;
+    let (status, _) = with_subject(&h, Method::GET, &reader, Some(&own)).await;
+    assert_eq!(status, 200);
+    let (status, _) = with_subject(&h, Method::GET, &h.admin, Some(&own)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn delete_revokes_the_subject_token_at_once() {
+    let h = Harness::new().await;
+    let (_, sa, cred) = h.fixture().await;
+    let own = h.token(&cred).await;
+    let doomed = h.token(&cred).await;
+    let (status, _) = with_subject(&h, Method::DELETE, &own, None).await;
+    assert_eq!(status, 403, "revoking needs X-Subject-Token");
+    let (status, _) = with_subject(&h, Method::DELETE, &own, Some("not-a-token")).await;
+    assert_eq!(status, 404);
+    // A service account may not revoke the Org Admin's token; nothing changes.
+    let (status, _) = with_subject(&h, Method::DELETE, &own, Some(&h.admin)).await;
+    assert_eq!(status, 403);
+    h.get("/identity/v3/projects").await.ok(200);
+
+    let (status, body) = with_subject(&h, Method::DELETE, &own, Some(&doomed)).await;
+    assert_eq!((status, body), (204, serde_json::Value::Null));
+    let (status, _) = with_subject(&h, Method::GET, &own, Some(&doomed)).await;
+    assert_eq!(status, 404, "a revoked token does not validate");
+    h.call(Method::GET, &super::keys_path(&sa.id), Some(&doomed), None)
+        .await
+        .error(401);
+    let (status, _) = with_subject(&h, Method::DELETE, &own, Some(&doomed)).await;
+    assert_eq!(status, 404, "already revoked");
+    // Only that token: the key and its other tokens still work.
+    h.call(Method::GET, &super::keys_path(&sa.id), Some(&own), None)
+        .await
+        .ok(200);
+    h.token(&cred).await;
+    // The Org Admin revokes anyone's token.
+    let (status, _) = with_subject(&h, Method::DELETE, &h.admin, Some(&own)).await;
+    assert_eq!(status, 204);
+    h.call(Method::GET, &super::keys_path(&sa.id), Some(&own), None)
+        .await
+        .error(401);
 }
 
 #[tokio::test]
