@@ -1,8 +1,10 @@
 //! Placeholders in a `[secrets] command`'s arguments: `{project}`, `{service_account}`,
 //! `{access_key}`, `{address}` and `{access_key_id}` are replaced by the key being delivered,
-//! so one command can store each key at its own path of a secret store. `{{` and `}}` stand for
-//! literal braces. The configuration is checked with [`check`] when it is read, so an unknown
-//! placeholder is a located configuration error, never a surprise during an apply.
+//! so one command can store each key at its own path of a secret store. A lower-case word in
+//! braces that is not one of them (`{projekt}`) is refused as a likely typo; every other brace
+//! is literal, so shell (`${HOME}`, `{ print $1 }`) and JSON in arguments pass unchanged. The
+//! configuration is checked with [`check`] when it is read, so a misspelt placeholder is a
+//! located configuration error, never a surprise during an apply.
 
 /// The placeholder names, in the order the documentation lists them.
 pub const NAMES: [&str; 5] = [
@@ -45,31 +47,14 @@ impl Values<'_> {
 /// Why an argument's placeholders cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlaceholderError {
-    /// `{name}` with a name that is not one of [`NAMES`].
+    /// `{word}` with a lower-case word that is not one of [`NAMES`].
     #[error("unknown placeholder `{{{name}}}`")]
     Unknown {
-        /// The name between the braces.
+        /// The word between the braces.
         name: String,
         /// Byte offset of the `{` in the argument.
         at: usize,
     },
-    /// A `{` without its `}`, or a lone `}`.
-    #[error("unbalanced `{brace}`; write `{brace}{brace}` for a literal brace")]
-    Unbalanced {
-        /// The brace.
-        brace: char,
-        /// Byte offset of the brace in the argument.
-        at: usize,
-    },
-}
-
-impl PlaceholderError {
-    /// Byte offset of the problem in the argument.
-    pub fn at(&self) -> usize {
-        match self {
-            PlaceholderError::Unknown { at, .. } | PlaceholderError::Unbalanced { at, .. } => *at,
-        }
-    }
 }
 
 /// Checks an argument's placeholders without expanding them.
@@ -87,36 +72,44 @@ pub fn check(argument: &str) -> Result<(), PlaceholderError> {
 /// The argument with its placeholders replaced by `values`.
 pub fn expand(argument: &str, values: &Values<'_>) -> Result<String, PlaceholderError> {
     let mut out = String::with_capacity(argument.len());
-    let mut rest = argument.char_indices().peekable();
-    while let Some((at, c)) = rest.next() {
-        match c {
-            '{' if rest.peek().is_some_and(|&(_, next)| next == '{') => {
-                rest.next();
-                out.push('{');
-            }
-            '}' if rest.peek().is_some_and(|&(_, next)| next == '}') => {
-                rest.next();
-                out.push('}');
-            }
-            '{' => {
-                let Some(end) = argument[at + 1..].find('}').map(|i| at + 1 + i) else {
-                    return Err(PlaceholderError::Unbalanced { brace: '{', at });
-                };
-                let name = &argument[at + 1..end];
+    let mut rest = argument;
+    let mut offset = 0;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let word = after
+            .find('}')
+            .map(|close| &after[..close])
+            .filter(|word| is_placeholder_shaped(word));
+        match word {
+            Some(name) => {
                 let value = values.get(name).ok_or_else(|| PlaceholderError::Unknown {
                     name: name.to_string(),
-                    at,
+                    at: offset + open,
                 })?;
                 out.push_str(value);
-                while rest.peek().is_some_and(|&(i, _)| i <= end) {
-                    rest.next();
-                }
+                let used = open + name.len() + 2;
+                rest = &rest[used..];
+                offset += used;
             }
-            '}' => return Err(PlaceholderError::Unbalanced { brace: '}', at }),
-            c => out.push(c),
+            None => {
+                out.push('{');
+                rest = after;
+                offset += open + 1;
+            }
         }
     }
+    out.push_str(rest);
     Ok(out)
+}
+
+/// A lower-case word (letters, digits, `_`, starting with a letter): what a placeholder looks
+/// like, misspelt or not.
+fn is_placeholder_shaped(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_lowercase())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]
@@ -132,7 +125,7 @@ mod tests {
     };
 
     #[test]
-    fn placeholders_are_replaced_and_doubled_braces_are_literal() {
+    fn placeholders_are_replaced_and_other_braces_are_literal() {
         assert_eq!(
             expand("kcform/{project}/{service_account}/{access_key}", &KEY).unwrap(),
             "kcform/analytics/etl/ci"
@@ -141,16 +134,27 @@ mod tests {
             expand("{address}:{access_key_id}", &KEY).unwrap(),
             "access_key.analytics/etl/ci:0123abcd"
         );
+        for literal in [
+            "plain",
+            "",
+            "${HOME}/{ print $1 }",
+            "{\"a\": {\"b\": 1}}",
+            "}{",
+            "{",
+            "{Project}",
+            "{1x}",
+        ] {
+            assert_eq!(expand(literal, &KEY).unwrap(), literal);
+        }
         assert_eq!(
-            expand("{{\"k\": \"{access_key}\"}}", &KEY).unwrap(),
-            "{\"k\": \"ci\"}"
+            expand("{{access_key}}", &KEY).unwrap(),
+            "{ci}",
+            "the inner braces are the placeholder"
         );
-        assert_eq!(expand("plain", &KEY).unwrap(), "plain");
-        assert_eq!(expand("", &KEY).unwrap(), "");
     }
 
     #[test]
-    fn unknown_names_and_lone_braces_are_located() {
+    fn a_misspelt_placeholder_is_located() {
         assert_eq!(
             check("a/{secret}"),
             Err(PlaceholderError::Unknown {
@@ -159,13 +163,12 @@ mod tests {
             })
         );
         assert_eq!(
-            check("x{project"),
-            Err(PlaceholderError::Unbalanced { brace: '{', at: 1 })
+            check("${HOME} {projekt}"),
+            Err(PlaceholderError::Unknown {
+                name: "projekt".into(),
+                at: 8
+            })
         );
-        assert_eq!(
-            check("x}y"),
-            Err(PlaceholderError::Unbalanced { brace: '}', at: 1 })
-        );
-        assert_eq!(check("{project}{{}}"), Ok(()));
+        assert_eq!(check("{project}{access_key_id}"), Ok(()));
     }
 }

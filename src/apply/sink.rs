@@ -884,7 +884,7 @@ mod tests {
                 "sh".into(),
                 "-c".into(),
                 "cat > /dev/null; printf '%s|%s|%s|%s|%s' \"$KCFORM_ADDRESS\" \"$KCFORM_PROJECT\" \"$KCFORM_SERVICE_ACCOUNT\" \"$KCFORM_ACCESS_KEY\" \"$KCFORM_ACCESS_KEY_ID\" > \"$0\"".into(),
-                "store/{project}/{service_account}/{access_key}.{{env}}".into(),
+                "store/{project}/{service_account}/{access_key}.${HOME}".into(),
             ],
             cwd: dir.path().to_path_buf(),
         };
@@ -892,7 +892,7 @@ mod tests {
         let document = document();
         sink.deliver(&document).await.unwrap();
         let written = dir.path().join(format!(
-            "store/{}/{}/{}.{{env}}",
+            "store/{}/{}/{}.${{HOME}}",
             document.project, document.service_account, document.key
         ));
         assert_eq!(

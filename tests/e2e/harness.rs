@@ -480,6 +480,13 @@ impl World {
         }
     }
 
+    /// Adds a secret delivered somewhere the leak check cannot read (a secret store) to the
+    /// secrets it looks for, and checks every output and file so far against it.
+    pub fn watch_secret(&mut self, secret: &str) {
+        self.leaks.look_for(secret.to_string(), true);
+        self.check_secrets();
+    }
+
     /// Number of distinct secrets delivered so far (excluding the admin key).
     pub fn secrets_delivered(&self) -> usize {
         self.leaks.delivered

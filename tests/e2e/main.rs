@@ -24,4 +24,5 @@ mod review;
 mod roles;
 mod safety;
 mod scale;
+mod secret_store;
 mod secrets;

@@ -47,6 +47,12 @@ pub const ENV: [(&str, &str); 5] = [
     ("KCFORM_ACCESS_KEY_ID", "access_key_id"),
 ];
 
+/// kcform's own credential, which a command never inherits.
+pub const CREDENTIAL_ENV: [&str; 2] = [
+    "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID",
+    "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+];
+
 /// Process groups of the delivery commands running now.
 static RUNNING: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 
@@ -123,6 +129,11 @@ pub(super) async fn run(
         .map_err(|e| fail(format!("cannot expand its arguments: {e}")))?;
     let mut command = tokio::process::Command::new(&program);
     command.args(args).current_dir(cwd);
+    // The command stores one key's secret; it has no business with the credential kcform
+    // applies with.
+    for variable in CREDENTIAL_ENV {
+        command.env_remove(variable);
+    }
     for (variable, placeholder) in ENV {
         command.env(variable, key.get(placeholder).unwrap_or_default());
     }
