@@ -20,6 +20,9 @@ pub const STEP_SUMMARY_ENV: &str = "GITHUB_STEP_SUMMARY";
 /// Pins the clock (RFC 3339) so `max_age` can be tested.
 pub const NOW_ENV: &str = "KCFORM_NOW";
 
+/// Variables that say kcform runs under CI.
+pub const CI_ENVS: [&str; 2] = ["CI", "GITHUB_ACTIONS"];
+
 /// Settings shared by every command.
 #[derive(Debug, Clone)]
 pub struct GlobalSettings {
@@ -37,6 +40,9 @@ pub struct GlobalSettings {
     pub interactive: bool,
     /// `GITHUB_STEP_SUMMARY`: a file `plan` appends its markdown to.
     pub step_summary: Option<std::path::PathBuf>,
+    /// Running under CI (`CI=true` or `GITHUB_ACTIONS=true`), where a runner's files do not
+    /// outlive the run.
+    pub in_ci: bool,
 }
 
 /// Why the environment cannot be used.
@@ -98,6 +104,9 @@ impl GlobalSettings {
             now,
             interactive: std::io::stdin().is_terminal(),
             step_summary: var(STEP_SUMMARY_ENV).map(std::path::PathBuf::from),
+            in_ci: CI_ENVS
+                .iter()
+                .any(|name| var(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))),
         })
     }
 }

@@ -280,6 +280,11 @@ pub(crate) async fn make_plan(
 ) -> anyhow::Result<Planned> {
     let (connection, reads) = connection_for(&desired, early, settings, parallelism).await?;
     let records = Records::open(&desired)?;
+    if settings.in_ci && desired.lock == crate::model::LockBackend::Local {
+        eprintln!(
+            "warning: running under CI with the local `[lock]` backend: kcform's records (which rotation value each key was created with, what was last applied, key creates in flight) live in .kcform/ and will not outlive this runner, so rotations and drift notes go by what this runner has\nhint: set `[lock] backend = \"s3://bucket/prefix\"` (KakaoCloud Object Storage is S3-compatible) so every run shares them"
+        );
+    }
     let client = &connection.client;
     // kcform's records are read while the token is issued: at scale they are not free.
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();

@@ -10,7 +10,10 @@ use crate::live::{KeyStatus, Live, LiveAccessKey, LiveProject, LiveServiceAccoun
 use crate::model::{AccessKeySpec, Desired, ProjectSpec, ServiceAccountSpec, Status};
 
 use super::slots::replace_order;
-use super::{Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, Unchanged, display_order};
+use super::{
+    Action, Attributes, Change, Plan, RemoteIds, ReplaceOrder, Unchanged, UnrecordedRotation,
+    display_order,
+};
 
 /// Why a key whose create kcform never settled is replaced (see `LiveAccessKey::undelivered`).
 pub const UNDELIVERED_REASON: &str = "its secret was never delivered: the apply that created it was aborted or failed before it could deliver or delete it";
@@ -48,6 +51,7 @@ pub struct ProjectDiff {
     unchanged: Vec<Unchanged>,
     problems: Vec<String>,
     by_safety_rail: bool,
+    unrecorded_rotations: Vec<UnrecordedRotation>,
 }
 
 impl ProjectDiff {
@@ -72,6 +76,7 @@ pub fn diff_project(
         unchanged: Vec::new(),
         problems: Vec::new(),
         by_safety_rail: false,
+        unrecorded_rotations: Vec::new(),
     };
     match live {
         Some(live_project) => differ.existing_project(project, live_project),
@@ -90,6 +95,7 @@ pub fn diff_project(
         unchanged,
         problems: differ.problems,
         by_safety_rail: differ.by_safety_rail,
+        unrecorded_rotations: differ.unrecorded_rotations,
     }
 }
 
@@ -115,8 +121,10 @@ pub fn assemble(parts: impl IntoIterator<Item = ProjectDiff>) -> Result<Plan, Pl
     let mut changes = Vec::with_capacity(parts.iter().map(|part| part.changes.len()).sum());
     let mut unchanged = Vec::with_capacity(parts.iter().map(|part| part.unchanged.len()).sum());
     let mut by_kind = Vec::with_capacity(parts.len());
+    let mut unrecorded_rotations = Vec::new();
     for part in parts {
         changes.extend(part.changes);
+        unrecorded_rotations.extend(part.unrecorded_rotations);
         let objects = &part.unchanged;
         let projects = objects.partition_point(|object| kind_rank(&object.address) < 1);
         let accounts = objects.partition_point(|object| kind_rank(&object.address) < 2) - projects;
@@ -135,6 +143,7 @@ pub fn assemble(parts: impl IntoIterator<Item = ProjectDiff>) -> Result<Plan, Pl
         unchanged,
         drift: Vec::new(),
         unmanaged: Vec::new(),
+        unrecorded_rotations,
         denied: Vec::new(),
     })
 }
@@ -154,6 +163,7 @@ struct Differ {
     unchanged: Vec<Unchanged>,
     problems: Vec<String>,
     by_safety_rail: bool,
+    unrecorded_rotations: Vec<UnrecordedRotation>,
 }
 
 fn project_attributes(name: &str, nickname: &str, description: &str) -> Attributes {
@@ -531,6 +541,16 @@ impl Differ {
                 Some(live_key) => {
                     let reasons = self.replace_reasons(key, live_key);
                     if reasons.is_empty() {
+                        if let (Some(rotation), None) = (&key.rotation, &live_key.rotation) {
+                            self.unrecorded_rotations.push(UnrecordedRotation {
+                                address: Address::access_key(
+                                    &project.name,
+                                    &account.name,
+                                    &key.name,
+                                ),
+                                rotation: rotation.clone(),
+                            });
+                        }
                         self.keep(
                             Address::access_key(&project.name, &account.name, &key.name),
                             live_key_attributes(live_key),

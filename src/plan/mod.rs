@@ -174,6 +174,17 @@ pub struct Unmanaged {
     pub access_keys: usize,
 }
 
+/// A declared key with a `rotation` value kcform has no record of (the keeper record is
+/// missing, as on a fresh CI runner with the local backend): the key is taken to match its
+/// configuration and the value is recorded by the next apply; it is not replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnrecordedRotation {
+    /// The key's address.
+    pub address: Address,
+    /// The configured `rotation` value that will be recorded for it.
+    pub rotation: String,
+}
+
 /// A change the credential may not perform (from its token's roles), and the role it needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Denied {
@@ -223,6 +234,9 @@ pub struct Plan {
     /// Projects applied before that are no longer declared.
     #[serde(default)]
     pub unmanaged: Vec<Unmanaged>,
+    /// Keys whose `rotation` value kcform has no record of.
+    #[serde(default)]
+    pub unrecorded_rotations: Vec<UnrecordedRotation>,
     /// Changes the credential may not perform; `apply` refuses while any remain.
     #[serde(default)]
     pub denied: Vec<Denied>,

@@ -28,6 +28,7 @@ pub fn render(plan: &Plan, palette: &Palette) -> String {
 pub fn render_with_changes(plan: &Plan, palette: &Palette, blocks: &str) -> String {
     let mut out = drift_notes(plan, palette);
     out.push_str(&unmanaged_notes(plan, palette));
+    out.push_str(&unrecorded_rotation_notes(plan, palette));
     if plan.is_empty() {
         out.push_str(&format!("{}\n", palette.bold(NO_CHANGES)));
         return out;
@@ -82,6 +83,40 @@ fn unmanaged_notes(plan: &Plan, palette: &Palette) -> String {
     }
     out.push('\n');
     out
+}
+
+/// One line per key whose `rotation` value kcform has no record of: without a record kcform
+/// cannot tell a changed value, so it says what it does instead of silently doing nothing.
+fn unrecorded_rotation_notes(plan: &Plan, palette: &Palette) -> String {
+    if plan.unrecorded_rotations.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{}\n\n",
+        palette.bold("Note: No record of the rotation value these keys were created with")
+    );
+    for unrecorded in &plan.unrecorded_rotations {
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.dim(&format!(
+                "# {}: {}",
+                unrecorded.address,
+                unrecorded_rotation_text(unrecorded)
+            ))
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// What kcform does with a key whose rotation value it has no record of, and why (shared with
+/// markdown).
+pub fn unrecorded_rotation_text(unrecorded: &crate::plan::UnrecordedRotation) -> String {
+    format!(
+        "taken to match rotation = {:?} and not replaced; the next apply records the value. kcform's records are missing (a fresh CI runner with the local `[lock]` backend starts without them): if the key was meant to rotate, change its rotation value again after that apply",
+        unrecorded.rotation
+    )
 }
 
 /// What is left unmanaged in a project no longer declared, in words (shared with markdown).

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use crate::plan::{Action, Attributes, Denied, Drift, Plan, ReplaceOrder, Summary, Unmanaged};
+use crate::plan::{
+    Action, Attributes, Denied, Drift, Plan, ReplaceOrder, Summary, Unmanaged, UnrecordedRotation,
+};
 
 /// The schema version of this document.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -19,6 +21,7 @@ struct Document<'a> {
     changes: Vec<ChangeView<'a>>,
     drift: &'a [Drift],
     unmanaged: &'a [Unmanaged],
+    unrecorded_rotations: &'a [UnrecordedRotation],
     denied: &'a [Denied],
 }
 
@@ -66,6 +69,7 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
             .collect(),
         drift: &plan.drift,
         unmanaged: &plan.unmanaged,
+        unrecorded_rotations: &plan.unrecorded_rotations,
         denied: &plan.denied,
     };
     let mut text = serde_json::to_string_pretty(&document).expect("plan serializes");

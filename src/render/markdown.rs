@@ -172,6 +172,18 @@ pub fn render(plan: &Plan, checksum: &str) -> String {
         }
         head.push('\n');
     }
+    if !plan.unrecorded_rotations.is_empty() {
+        let _ = writeln!(head, "**No record of these keys' rotation values:**\n");
+        for unrecorded in &plan.unrecorded_rotations {
+            let _ = writeln!(
+                head,
+                "- {}: {}",
+                code(&unrecorded.address.to_string(), false),
+                text(&human::unrecorded_rotation_text(unrecorded))
+            );
+        }
+        head.push('\n');
+    }
     let footer = format!("\nPlan checksum: `{checksum}`\n");
     if plan.is_empty() {
         return format!("{head}{footer}");

@@ -519,6 +519,8 @@ fn init_writes_a_starter_that_plans_at_once_and_ignores_kcform_state() {
             .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
             .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
             .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap();
         (
@@ -694,6 +696,8 @@ fn import_with_endpoint_emulator_reads_the_embedded_emulator_of_path() {
             .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
             .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
             .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap()
     };
@@ -766,6 +770,8 @@ fn import_with_endpoint_emulator_reads_the_embedded_emulator_of_path() {
         .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
         .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
         .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
     assert_eq!(

@@ -90,6 +90,8 @@ fn the_standalone_emulator_serves_kcform_and_keeps_its_state() {
                 admin["secret"].as_str().unwrap(),
             )
             .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap();
         (
@@ -189,6 +191,8 @@ fn a_configuration_error_does_not_wait_for_an_endpoint_that_never_answers() {
         .env("KCFORM_HTTP_TIMEOUT", "20s")
         .env("KCFORM_HTTP_ATTEMPTS", "1")
         .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -212,6 +216,8 @@ fn the_emulator_refuses_a_non_loopback_address_without_allow_remote() {
         .args(["emulator", "--listen", "0.0.0.0:0", "--data"])
         .arg(&data)
         .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -22,6 +22,8 @@ fn kcform(args: &[&str], dir: &Path) -> (i32, String, String) {
         .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
         .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
         .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
     (

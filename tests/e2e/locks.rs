@@ -367,3 +367,93 @@ fn s3_records_are_shared_by_runners_that_start_from_a_fresh_checkout() {
         "{keepers}"
     );
 }
+
+const ROTATED: &str = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.ci]\nrotation = \"1\"\n";
+
+/// A CI runner that starts from a fresh checkout: everything kcform kept next to the
+/// configuration is gone (secrets are delivered elsewhere in CI, so they are kept here only for
+/// the leak check).
+fn fresh_runner(world: &World) {
+    let kept = world.dir.path().join(".kcform");
+    for entry in std::fs::read_dir(&kept).into_iter().flatten().flatten() {
+        if entry.file_name() != "secrets" {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fresh_runner_with_the_local_backend_says_what_it_does_without_records() {
+    let mut world = World::new();
+    world.write("main.toml", ROTATED);
+    world.apply();
+    let first = world.keys("analytics")[0].id.clone();
+    // The rotation is changed in the commit a fresh runner applies.
+    fresh_runner(&world);
+    world.write("main.toml", &ROTATED.replace("rotation = \"1\"", "rotation = \"2\""));
+    world.set_env("GITHUB_ACTIONS", "true");
+    let plan = world.kcform(&["plan", "."]).expect_code(0);
+    assert!(
+        plan.stdout
+            .contains("Note: No record of the rotation value these keys were created with"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            "# access_key.analytics/etl/ci: taken to match rotation = \"2\" and not replaced"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr
+            .contains("warning: running under CI with the local `[lock]` backend"),
+        "{}",
+        plan.stderr
+    );
+    world.apply();
+    assert_eq!(world.keys("analytics")[0].id, first, "not replaced, as the note said");
+    // Recorded now: the note is gone, and the next change of the value rotates the key.
+    let again = world.plan();
+    assert!(!again.stdout.contains("No record"), "{}", again.stdout);
+    world.write("main.toml", &ROTATED.replace("rotation = \"1\"", "rotation = \"3\""));
+    world.apply();
+    assert_ne!(world.keys("analytics")[0].id, first);
+    world.assert_converged();
+}
+
+#[test]
+fn a_fresh_runner_with_the_s3_backend_rotates_what_the_commit_rotates() {
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let (mut world, bucket) = s3_world(&endpoint);
+    let with_lock = |config: &str| format!("[lock]\nbackend = \"s3://{bucket}/team-a\"\n\n{config}");
+    world.write("main.toml", &with_lock(ROTATED));
+    world.apply();
+    let first = world.keys("analytics")[0].id.clone();
+    fresh_runner(&world);
+    world.write(
+        "main.toml",
+        &with_lock(&ROTATED.replace("rotation = \"1\"", "rotation = \"2\"")),
+    );
+    world.set_env("GITHUB_ACTIONS", "true");
+    let plan = world.kcform(&["plan", "."]).expect_code(0);
+    assert!(
+        plan.stdout.contains("rotation changed from \"1\" to \"2\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("No record"), "{}", plan.stdout);
+    assert!(!plan.stderr.contains("warning: running under CI"), "{}", plan.stderr);
+    world.apply();
+    assert_ne!(world.keys("analytics")[0].id, first, "rotated on the fresh runner");
+    fresh_runner(&world);
+    world.assert_converged();
+}

@@ -57,6 +57,8 @@ fn without_a_payment_method_no_project_is_created_until_one_is_registered() {
                 admin["secret"].as_str().unwrap(),
             )
             .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap()
     };
