@@ -20,6 +20,43 @@ pub struct S3 {
     store: AmazonS3,
     bucket: String,
     prefix: String,
+    /// Whether the bucket answered a listing of the prefix (checked once, before the first
+    /// record is read): S3 answers a read in a bucket that does not exist with the same 404 as
+    /// a missing object, which would read as "no record yet".
+    reachable: tokio::sync::OnceCell<Result<(), String>>,
+}
+
+/// What a failed S3 call means, in words that say what to set or fix; `detail` is the object
+/// store's own error text.
+pub fn explain(bucket: &str, prefix: &str, detail: &str) -> String {
+    if detail.contains("169.254.169.254") || detail.contains("credential") {
+        "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_REGION; \
+         AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for an S3-compatible store such as KakaoCloud \
+         Object Storage); none were in the environment and the instance metadata service gave \
+         none"
+            .to_string()
+    } else if detail.contains("NoSuchBucket") {
+        format!(
+            "bucket `{bucket}` does not exist at this endpoint: create it, or fix `[lock] backend` \
+             (and AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL when the store is not AWS)"
+        )
+    } else if detail.contains("AccessDenied") || detail.contains("403 Forbidden") {
+        let objects = if prefix.is_empty() {
+            format!("{bucket}/*")
+        } else {
+            format!("{bucket}/{prefix}/*")
+        };
+        format!(
+            "access denied: the credential in AWS_ACCESS_KEY_ID needs to list bucket `{bucket}` and \
+             to get, put and delete the objects `{objects}` ({detail})"
+        )
+    } else if detail.contains("InvalidAccessKeyId") || detail.contains("SignatureDoesNotMatch") {
+        format!(
+            "the store refused the credential: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({detail})"
+        )
+    } else {
+        detail.to_string()
+    }
 }
 
 impl S3 {
@@ -45,6 +82,28 @@ impl S3 {
             store,
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
+            reachable: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Lists the prefix once, so that a bucket that does not exist, a missing credential or a
+    /// refused one is reported as such instead of as records that are not there yet.
+    async fn check_reachable(&self) -> Result<(), LockError> {
+        let checked = self
+            .reachable
+            .get_or_init(|| async {
+                let prefix =
+                    (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+                self.store
+                    .list_with_delimiter(prefix.as_ref())
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+        checked.clone().map_err(|detail| LockError::Remote {
+            location: format!("s3://{}/{}", self.bucket, self.prefix),
+            detail: explain(&self.bucket, &self.prefix, &detail),
         })
     }
 
@@ -68,7 +127,7 @@ impl S3 {
     fn remote(&self, error: object_store::Error) -> LockError {
         LockError::Remote {
             location: self.lock_location(),
-            detail: error.to_string(),
+            detail: explain(&self.bucket, &self.prefix, &error.to_string()),
         }
     }
 
@@ -144,18 +203,19 @@ impl S3 {
             .await
             .map_err(|e| LockError::Remote {
                 location: format!("s3://{}/{key}", self.bucket),
-                detail: e.to_string(),
+                detail: explain(&self.bucket, &self.prefix, &e.to_string()),
             })?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
 
     /// Reads `prefix/<name>`; `None` when there is no such object.
     pub async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, LockError> {
+        self.check_reachable().await?;
         let key = self.key(name);
         let location = format!("s3://{}/{key}", self.bucket);
         let remote = |e: object_store::Error| LockError::Remote {
             location: location.clone(),
-            detail: e.to_string(),
+            detail: explain(&self.bucket, &self.prefix, &e.to_string()),
         };
         match self.store.get(&key).await {
             Ok(result) => Ok(Some(result.bytes().await.map_err(remote)?.to_vec())),
@@ -180,7 +240,36 @@ impl S3 {
         };
         result.map_err(|e| LockError::Remote {
             location: format!("s3://{}/{key}", self.bucket),
-            detail: e.to_string(),
+            detail: explain(&self.bucket, &self.prefix, &e.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+
+    #[test]
+    fn s3_failures_say_what_to_set_or_fix() {
+        let imds = "Generic S3 error: Error performing PUT http://169.254.169.254/latest/api/token in 2ms - Server returned non-2xx status code: 403 Forbidden";
+        let text = explain("state", "team-a", imds);
+        assert!(
+            text.starts_with("no S3 credentials: set AWS_ACCESS_KEY_ID"),
+            "{text}"
+        );
+        assert!(!text.contains("169.254"), "{text}");
+        let text = explain(
+            "state",
+            "team-a",
+            "Error: 404 Not Found: <Code>NoSuchBucket</Code>",
+        );
+        assert!(text.starts_with("bucket `state` does not exist"), "{text}");
+        let text = explain(
+            "state",
+            "team-a",
+            "Error: 403 Forbidden: <Code>AccessDenied</Code>",
+        );
+        assert!(text.contains("`state/team-a/*`"), "{text}");
+        assert_eq!(explain("state", "", "timed out"), "timed out");
     }
 }

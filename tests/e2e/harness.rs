@@ -54,6 +54,8 @@ pub struct World {
     /// Directories outside `.kcform/` that a `[secrets] command` delivers to.
     command_sinks: Vec<PathBuf>,
     env: Vec<(String, String)>,
+    /// Variables of the test's own environment the kcform runs do not inherit.
+    unset: Vec<String>,
 }
 
 impl World {
@@ -125,6 +127,7 @@ impl World {
             leaks,
             command_sinks: Vec::new(),
             env: vec![("KCFORM_NOW".to_string(), String::new())],
+            unset: Vec::new(),
         }
     }
 
@@ -185,14 +188,22 @@ impl World {
         self.kcform_as(args, &admin.id, &admin.secret)
     }
 
+    /// Keeps a variable of the test's environment from the following runs (e.g. `AWS_*`).
+    pub fn unset_env(&mut self, name: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.unset.push(name.to_string());
+    }
+
     /// Sets an extra environment variable for the following runs (e.g. `KCFORM_NOW`).
     pub fn set_env(&mut self, name: &str, value: &str) {
+        self.unset.retain(|unset| unset != name);
         self.env.push((name.to_string(), value.to_string()));
     }
 
     /// Runs kcform with the given credential.
     pub fn kcform_as(&mut self, args: &[&str], id: &str, secret: &str) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_kcform"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kcform"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("KCFORM_ENDPOINT", self.endpoint())
@@ -203,9 +214,11 @@ impl World {
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_STEP_SUMMARY")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .stdin(Stdio::null());
+        for name in &self.unset {
+            command.env_remove(name);
+        }
+        let output = command.output().unwrap();
         self.record(output)
     }
 

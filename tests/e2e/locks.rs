@@ -395,7 +395,10 @@ fn a_fresh_runner_with_the_local_backend_says_what_it_does_without_records() {
     let first = world.keys("analytics")[0].id.clone();
     // The rotation is changed in the commit a fresh runner applies.
     fresh_runner(&world);
-    world.write("main.toml", &ROTATED.replace("rotation = \"1\"", "rotation = \"2\""));
+    world.write(
+        "main.toml",
+        &ROTATED.replace("rotation = \"1\"", "rotation = \"2\""),
+    );
     world.set_env("GITHUB_ACTIONS", "true");
     let plan = world.kcform(&["plan", "."]).expect_code(0);
     assert!(
@@ -418,11 +421,18 @@ fn a_fresh_runner_with_the_local_backend_says_what_it_does_without_records() {
         plan.stderr
     );
     world.apply();
-    assert_eq!(world.keys("analytics")[0].id, first, "not replaced, as the note said");
+    assert_eq!(
+        world.keys("analytics")[0].id,
+        first,
+        "not replaced, as the note said"
+    );
     // Recorded now: the note is gone, and the next change of the value rotates the key.
     let again = world.plan();
     assert!(!again.stdout.contains("No record"), "{}", again.stdout);
-    world.write("main.toml", &ROTATED.replace("rotation = \"1\"", "rotation = \"3\""));
+    world.write(
+        "main.toml",
+        &ROTATED.replace("rotation = \"1\"", "rotation = \"3\""),
+    );
     world.apply();
     assert_ne!(world.keys("analytics")[0].id, first);
     world.assert_converged();
@@ -434,7 +444,8 @@ fn a_fresh_runner_with_the_s3_backend_rotates_what_the_commit_rotates() {
         return;
     };
     let (mut world, bucket) = s3_world(&endpoint);
-    let with_lock = |config: &str| format!("[lock]\nbackend = \"s3://{bucket}/team-a\"\n\n{config}");
+    let with_lock =
+        |config: &str| format!("[lock]\nbackend = \"s3://{bucket}/team-a\"\n\n{config}");
     world.write("main.toml", &with_lock(ROTATED));
     world.apply();
     let first = world.keys("analytics")[0].id.clone();
@@ -451,9 +462,65 @@ fn a_fresh_runner_with_the_s3_backend_rotates_what_the_commit_rotates() {
         plan.stdout
     );
     assert!(!plan.stdout.contains("No record"), "{}", plan.stdout);
-    assert!(!plan.stderr.contains("warning: running under CI"), "{}", plan.stderr);
+    assert!(
+        !plan.stderr.contains("warning: running under CI"),
+        "{}",
+        plan.stderr
+    );
     world.apply();
-    assert_ne!(world.keys("analytics")[0].id, first, "rotated on the fresh runner");
+    assert_ne!(
+        world.keys("analytics")[0].id,
+        first,
+        "rotated on the fresh runner"
+    );
     fresh_runner(&world);
     world.assert_converged();
+}
+
+#[test]
+fn an_s3_backend_without_credentials_or_bucket_says_what_to_set_and_plans_nothing() {
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let (mut world, bucket) = s3_world(&endpoint);
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        world.unset_env(name);
+    }
+    let failed = world.kcform(&["plan", "."]).expect_code(1);
+    assert!(
+        failed.stderr.contains(&format!("lock backend s3://{bucket}/team-a: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")),
+        "{}",
+        failed.stderr
+    );
+    assert!(!failed.stderr.contains("169.254"), "{}", failed.stderr);
+    assert!(!failed.stdout.contains("Plan:"), "{}", failed.stdout);
+
+    world.set_env("AWS_ACCESS_KEY_ID", "testing");
+    world.set_env("AWS_SECRET_ACCESS_KEY", "testing");
+    world.write(
+        "main.toml",
+        &format!("[lock]\nbackend = \"s3://{bucket}-missing/team-a\"\n\n{CONFIG}"),
+    );
+    // A bucket that does not exist is not "no records yet".
+    for args in [&["plan", "."][..], &["apply", "--auto-approve", "."][..]] {
+        let failed = world.kcform(args).expect_code(1);
+        assert!(
+            failed
+                .stderr
+                .contains(&format!("bucket `{bucket}-missing` does not exist")),
+            "{}",
+            failed.stderr
+        );
+        assert!(!failed.stdout.contains("Plan:"), "{}", failed.stdout);
+    }
+    let projects = world.block_on(world.api.list_projects()).unwrap();
+    assert!(projects.is_empty(), "nothing was applied: {projects:?}");
 }
