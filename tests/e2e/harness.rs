@@ -222,6 +222,40 @@ impl World {
         self.record(output)
     }
 
+    /// Runs a shell script (`bash -e`) in the world's directory with the environment every
+    /// kcform run gets and the kcform under test first on `PATH`: for scripts that call
+    /// `kcform` the way a CI workflow does. Its output is checked for secrets like kcform's.
+    pub fn script(&mut self, script: &str) -> Run {
+        let bin = Path::new(env!("CARGO_BIN_EXE_kcform"))
+            .parent()
+            .expect("the binary is in a directory")
+            .to_path_buf();
+        let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .unwrap();
+        let admin = self.admin.clone();
+        let mut command = Command::new("bash");
+        command
+            .args(["-e", "-c", script])
+            .current_dir(self.dir.path())
+            .env("PATH", path)
+            .env("KCFORM_ENDPOINT", self.endpoint())
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", &admin.id)
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", &admin.secret)
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null());
+        for name in &self.unset {
+            command.env_remove(name);
+        }
+        let output = command.output().unwrap();
+        self.record(output)
+    }
+
     /// A finished run's output, checked for secrets like every output.
     fn record(&mut self, output: std::process::Output) -> Run {
         let run = Run {

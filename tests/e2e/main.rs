@@ -26,3 +26,4 @@ mod safety;
 mod scale;
 mod secret_store;
 mod secrets;
+mod workflow;
