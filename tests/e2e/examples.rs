@@ -33,12 +33,21 @@ fn kcform(args: &[&str], dir: &Path) -> (i32, String, String) {
     )
 }
 
+/// Examples that are not configurations, each with the test that runs it.
+const NOT_CONFIGURATIONS: [(&str, &str); 1] = [("github-actions", "tests/e2e/workflow.rs")];
+
 fn examples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            !NOT_CONFIGURATIONS
+                .iter()
+                .any(|(example, _)| *example == name)
+        })
         .collect();
     dirs.sort();
     assert!(
