@@ -2,7 +2,6 @@
 //! once. On the first failure (or a Ctrl-C) no new operation starts, the running ones finish,
 //! and every operation's outcome is reported; the next apply converges from there.
 
-pub mod locking;
 mod operation;
 pub mod progress;
 mod recover;
@@ -13,65 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::task::JoinSet;
 
-use crate::address::Address;
 use crate::cloud::Client;
 use crate::graph::OperationGraph;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Change, Plan};
+use crate::state::report::{ApplyReport, OperationReport, Outcome};
 
-pub use operation::Done;
 use operation::{Context, CreatedIds};
 use sink::Sink;
-
-/// How one operation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// It succeeded.
-    Done(Done),
-    /// It failed with this message (the API's message and the route).
-    Failed(String),
-    /// It never started because an earlier operation failed or the apply was interrupted.
-    NotStarted,
-}
-
-/// One operation's line in the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperationReport {
-    /// The address.
-    pub address: Address,
-    /// For a deposed key: its ID.
-    pub deposed: Option<String>,
-    /// The action.
-    pub action: Action,
-    /// How it ended.
-    pub outcome: Outcome,
-}
-
-/// The whole apply's outcome, in plan order.
-#[derive(Debug, Clone, Default)]
-pub struct ApplyReport {
-    /// One entry per change of the plan.
-    pub operations: Vec<OperationReport>,
-    /// True when a Ctrl-C stopped the apply.
-    pub interrupted: bool,
-}
-
-impl ApplyReport {
-    /// True when every operation is done.
-    pub fn succeeded(&self) -> bool {
-        !self.interrupted
-            && self
-                .operations
-                .iter()
-                .all(|op| matches!(op.outcome, Outcome::Done(_)))
-    }
-
-    /// The operations that failed.
-    pub fn failures(&self) -> impl Iterator<Item = &OperationReport> {
-        self.operations
-            .iter()
-            .filter(|op| matches!(op.outcome, Outcome::Failed(_)))
-    }
-}
 
 /// Apply settings.
 pub struct ApplyOptions {

@@ -12,6 +12,7 @@ use crate::cloud::{Client, CloudError};
 use crate::limits::next_key_generation;
 use crate::model::Status;
 use crate::plan::{Action, Change, ReplaceOrder};
+use crate::state::report::Done;
 
 use super::recover;
 use super::sink::{DeliveryError, SecretDocument, Sink};
@@ -37,17 +38,6 @@ impl CreatedIds {
             .get(address)
             .cloned()
     }
-}
-
-/// What a finished operation did, for the report and the keeper record.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Done {
-    /// The ID of the object created (a new key's ID for a replace).
-    pub created_id: Option<String>,
-    /// The ID of the object deleted (the old key's ID for a replace).
-    pub deleted_id: Option<String>,
-    /// Problems that did not fail the operation (a secret file that could not be removed).
-    pub warnings: Vec<String>,
 }
 
 /// Why an operation failed.

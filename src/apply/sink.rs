@@ -33,8 +33,7 @@ mod command;
 mod redact;
 mod tree;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -311,53 +310,22 @@ impl Sink {
     }
 }
 
+impl crate::state::pending::Delivered for Sink {
+    fn holds(&self, project: &str, service_account: &str, key: &str, key_id: &str) -> bool {
+        Sink::holds(self, project, service_account, key, key_id)
+    }
+}
+
 /// True when a secret file's contents are those of key `key_id`.
 fn holds_key(contents: &[u8], key_id: &str) -> bool {
     serde_json::from_slice::<serde_json::Value>(contents)
         .is_ok_and(|json| json["access_key_id"] == key_id)
 }
 
-/// Creates `dir` and missing parents with mode 0700 (kcform's own records; and the parents of
-/// the secrets directory).
-pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// Writes `contents` to `path` atomically: a 0600 temporary file in the same directory,
-/// fsync, rename over the target, fsync the directory. For kcform's own records under
-/// `.kcform/`; secret files are written by the stricter walk of the module documentation.
-pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dirs(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".kcform-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    temp.write_all(contents)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn document() -> SecretDocument {
         SecretDocument {

@@ -9,26 +9,25 @@ use anyhow::{Context as _, bail};
 
 use super::{Planned, Selection};
 use crate::apply::sink::Sink;
-use crate::apply::{self, ApplyOptions, ApplyReport, OperationReport, Outcome};
+use crate::apply::{self, ApplyOptions};
 use crate::cli::ApplyArgs;
 use crate::exit::{self, CodedError};
-use crate::live::Live;
 use crate::model::Desired;
-use crate::pending::{self, PendingKeys};
-use crate::plan::{Action, Plan};
-use crate::records::Records;
+use crate::plan::Action;
 use crate::render::Palette;
 use crate::settings::GlobalSettings;
-use crate::{keepers, snapshot};
+use crate::state::pending::{self, PendingKeys};
+use crate::state::report::{ApplyReport, OperationReport, Outcome};
+use crate::state::{Backend, Guard, Records, journal, keepers, lock, snapshot};
 
 /// Runs it, holding the configuration's lock from before the live objects are read until the
 /// journal record is written.
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
     // Only the token may come early: the live objects are read under the lock.
     let (desired, early) = super::load(&args.path, settings, args.parallelism, false).await?;
-    let (store, lock) = crate::apply::locking::acquire(&desired, args.lock_timeout).await?;
-    let result = run_locked(desired, early, args, settings, &store, &lock).await;
-    crate::apply::locking::release(&store, lock, result).await
+    let (backend, guard) = lock::acquire_for_apply(&desired, args.lock_timeout).await?;
+    let result = run_locked(desired, early, args, settings, &backend, &guard).await;
+    lock::release_after(&backend, guard, result).await
 }
 
 async fn run_locked(
@@ -36,8 +35,8 @@ async fn run_locked(
     early: Option<super::Early>,
     args: &ApplyArgs,
     settings: &GlobalSettings,
-    store: &crate::lock::Store,
-    lock: &crate::lock::Guard,
+    backend: &Backend,
+    guard: &Guard,
 ) -> anyhow::Result<i32> {
     let planned = match &args.plan {
         Some(file) => from_saved(desired, early, file, args, settings).await?,
@@ -50,9 +49,9 @@ async fn run_locked(
         let report = ApplyReport::default();
         record_outcome(&planned, previous, &report).await?;
         planned.connection.close().await;
-        crate::apply::locking::journal(
-            store,
-            lock,
+        journal::write(
+            backend,
+            guard,
             &planned.plan,
             &planned.checksum,
             &ApplyReport::default(),
@@ -115,7 +114,7 @@ async fn run_locked(
     }
     .await;
     planned.connection.close().await;
-    crate::apply::locking::journal(store, lock, &planned.plan, &planned.checksum, &report).await;
+    journal::write(backend, guard, &planned.plan, &planned.checksum, &report).await;
     recorded?;
     finish(&report)
 }
@@ -370,8 +369,8 @@ async fn record_outcome(
     report: &ApplyReport,
 ) -> anyhow::Result<()> {
     let records = &planned.records;
-    let before: crate::keepers::Keepers = records.load(keepers::RECORD).await?.unwrap_or_default();
-    let after = updated_keepers(
+    let before: keepers::Keepers = records.load(keepers::RECORD).await?.unwrap_or_default();
+    let after = keepers::after_apply(
         before.clone(),
         &planned.desired,
         &planned.live,
@@ -390,58 +389,4 @@ async fn record_outcome(
     );
     records.save(snapshot::RECORD, Some(&snapshot)).await?;
     Ok(())
-}
-
-/// The keeper record after `report`: which rotation value each declared key was created with
-/// (see `keepers`).
-fn updated_keepers(
-    mut record: crate::keepers::Keepers,
-    desired: &Desired,
-    live: &Live,
-    plan: &Plan,
-    report: &ApplyReport,
-) -> crate::keepers::Keepers {
-    for (change, op) in plan.changes.iter().zip(&report.operations) {
-        let Outcome::Done(done) = &op.outcome else {
-            continue;
-        };
-        if let Some(id) = &done.deleted_id {
-            record.remove(id);
-        }
-        let rotation = change
-            .after
-            .as_ref()
-            .and_then(|after| after.get("rotation"))
-            .and_then(|v| v.as_str());
-        if let (Some(id), Some(rotation)) = (&done.created_id, rotation) {
-            record.insert(id.clone(), rotation.to_string());
-        }
-    }
-    // A key being replaced keeps no record: were its replacement to fail, recording the new
-    // rotation value against the old key would hide the rotation that is still due.
-    let changing: std::collections::HashSet<&crate::address::Address> =
-        plan.changes.iter().map(|c| &c.address).collect();
-    for project in desired.projects.values() {
-        for account in project.service_accounts.values() {
-            for key in account.access_keys.values() {
-                let live_key = live
-                    .projects
-                    .get(&project.name)
-                    .and_then(|p| p.service_accounts.get(&account.name))
-                    .and_then(|s| s.access_keys.get(&key.name));
-                if let (Some(rotation), Some(live_key)) = (&key.rotation, live_key)
-                    && live_key.rotation.is_none()
-                    && !record.contains_key(&live_key.id)
-                    && !changing.contains(&crate::address::Address::access_key(
-                        &project.name,
-                        &account.name,
-                        &key.name,
-                    ))
-                {
-                    record.insert(live_key.id.clone(), rotation.clone());
-                }
-            }
-        }
-    }
-    record
 }

@@ -153,7 +153,7 @@ async fn read(
                 format!(
                     "the built-in emulator keeps its state per configuration directory (here `{}`); give import the PATH of the configuration that created the project",
                     config_dir
-                        .join(crate::emulator::EMBEDDED_DIR)
+                        .join(crate::state::DIR)
                         .join(crate::emulator::EMBEDDED_DATA_FILE)
                         .display()
                 ),

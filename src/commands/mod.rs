@@ -26,10 +26,11 @@ use crate::model::Desired;
 use crate::permissions::Authority;
 use crate::plan::Plan;
 use crate::plan::incremental::{Finished, Incremental};
-use crate::records::Records;
 use crate::render::{Palette, human, json, markdown, terraform_json};
 use crate::settings::GlobalSettings;
-use crate::{config, exit, snapshot};
+use crate::state::snapshot;
+use crate::state::{Records, keepers, pending};
+use crate::{config, exit};
 
 /// Runs the command line and returns the process exit code. Errors are printed here, once.
 pub fn run(cli: Cli) -> i32 {
@@ -290,9 +291,9 @@ pub(crate) async fn make_plan(
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
     let (authority, keepers, snapshot, pending) = tokio::join!(
         authorize(client, &declared),
-        records.load::<crate::keepers::Keepers>(crate::keepers::RECORD),
+        records.load::<keepers::Keepers>(keepers::RECORD),
         records.load::<crate::plan::drift::Snapshot>(snapshot::RECORD),
-        records.load::<crate::pending::PendingKeys>(crate::pending::RECORD),
+        records.load::<pending::PendingKeys>(pending::RECORD),
     );
     let authority = authority?;
     let keepers = keepers?.unwrap_or_default();
@@ -308,7 +309,7 @@ pub(crate) async fn make_plan(
             match arrival {
                 Arrival::Undeclared(projects) => planner.undeclared(projects),
                 Arrival::Project(mut project) => {
-                    crate::pending::mark_undelivered(&pending, &mut project, &sink);
+                    pending::mark_undelivered(&pending, &mut project, &sink);
                     let name = project.name.clone();
                     let changes = planner.project(project);
                     if let Some(palette) = human.as_ref().filter(|_| !changes.is_empty()) {

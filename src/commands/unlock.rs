@@ -2,18 +2,18 @@
 //! `[lock]` backend, only if its ID matches.
 
 use crate::cli::UnlockArgs;
-use crate::lock::Store;
+use crate::state::Backend;
 use crate::{config, exit};
 
 /// Runs it.
 pub async fn run(args: &UnlockArgs) -> anyhow::Result<i32> {
     let desired = config::load(&args.path)?;
-    let store = Store::open(&desired.lock, &desired.config_dir)?;
-    let holder = store.unlock(&args.lock_id).await?;
+    let backend = Backend::open(&desired.lock, &desired.config_dir)?;
+    let holder = backend.unlock(&args.lock_id).await?;
     eprintln!(
         "Removed lock {} at {} (held by {} on {} since {} for `{}`).",
         holder.id,
-        store.location(),
+        backend.location(),
         holder.who,
         holder.host,
         holder.created,

@@ -266,11 +266,7 @@ impl Journal {
             path: self.path.clone(),
             source,
         };
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).write(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&self.path).map_err(write_err)?;
+        let file = crate::state::file::open_private_file(&self.path, true).map_err(write_err)?;
         file.sync_all().map_err(write_err)?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Ok(dir) = std::fs::File::open(dir)

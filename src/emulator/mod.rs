@@ -46,11 +46,9 @@ pub use state::EmulatorState;
 
 use crate::wire::AccessKeyCredential;
 
-/// Directory under the configuration directory that holds the embedded emulator's files.
-pub const EMBEDDED_DIR: &str = ".kcform";
-/// The embedded emulator's data file, inside [`EMBEDDED_DIR`].
+/// The embedded emulator's data file, inside kcform's state directory (`state::DIR`).
 pub const EMBEDDED_DATA_FILE: &str = "emulator.json";
-/// The embedded emulator's Org Admin credential, inside [`EMBEDDED_DIR`].
+/// The embedded emulator's Org Admin credential, inside kcform's state directory (`state::DIR`).
 pub const EMBEDDED_ADMIN_FILE: &str = "emulator-admin.json";
 
 /// How long [`RunningEmulator::shutdown`] waits for open connections to finish.
@@ -187,7 +185,7 @@ pub async fn start(
 /// `<config_dir>/.kcform/emulator-admin.json` (mode 0600, dir 0700) and reuses it on later
 /// runs while it is still valid.
 pub async fn start_embedded(config_dir: &Path) -> Result<RunningEmulator, EmulatorError> {
-    let dir = config_dir.join(EMBEDDED_DIR);
+    let dir = config_dir.join(crate::state::DIR);
     create_private_dir(&dir)?;
     let admin_file = dir.join(EMBEDDED_ADMIN_FILE);
     // An unreadable or stale credential file is not an error: it only caches a key, and a
@@ -250,14 +248,8 @@ fn write_credential(path: &Path, credential: &AccessKeyCredential) -> Result<(),
 
 /// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as is.
 fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|source| EmulatorError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })
+    crate::state::file::create_private_dirs(dir).map_err(|source| EmulatorError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })
 }

@@ -3,7 +3,6 @@
 //! directory, fsync, rename). Only SHA-256 hashes of secrets are ever stored.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -270,38 +269,15 @@ pub fn load(path: &Path) -> Result<Option<Data>, EmulatorError> {
     Ok(Some(data))
 }
 
-/// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename,
-/// then fsync of the directory. The file gets mode 0600 (it may hold a secret).
+/// Writes `bytes` to `path` atomically with kcform's private-file writer
+/// (`state::file::write_private_file`: a 0600 temp file in the same directory, fsync, rename,
+/// then fsync of the directory; a link at `path` is replaced, never followed). The file gets
+/// mode 0600 (it may hold a secret).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EmulatorError> {
-    let write_err = |source: std::io::Error| EmulatorError::WriteFile {
+    crate::state::file::write_private_file(path, bytes).map_err(|source| EmulatorError::WriteFile {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    // tempfile creates the file with mode 0600 on Unix, which the rename keeps.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kcform-emulator-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(write_err)?;
-    tmp.write_all(bytes).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    sync_dir(&dir);
-    Ok(())
-}
-
-/// Makes the rename durable. Best effort: not every platform can open a directory.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
+    })
 }
 
 impl Data {
@@ -386,15 +362,12 @@ pub fn lock_data_file(
             source,
         })?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|source| EmulatorError::WriteFile {
+    let file = crate::state::file::open_private_file(&lock_path, false).map_err(|source| {
+        EmulatorError::WriteFile {
             path: lock_path.clone(),
             source,
-        })?;
+        }
+    })?;
     let deadline = std::time::Instant::now() + wait;
     loop {
         match file.try_lock() {

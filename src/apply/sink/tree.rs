@@ -35,7 +35,7 @@ fn plain(name: &str) -> Result<&str, SecretsDirError> {
 mod unix {
     use std::ffi::OsStr;
     use std::fs::{File, Permissions};
-    use std::io::{Read as _, Write as _};
+    use std::io::Read as _;
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     use std::path::{Path, PathBuf};
 
@@ -90,7 +90,7 @@ mod unix {
             parent
         };
         if walk == Walk::Write {
-            super::super::create_private_dirs(parent)
+            crate::state::file::create_private_dirs(parent)
                 .map_err(std_io("create directory", parent))?;
         }
         let Some(file) = open_following(parent, walk)? else {
@@ -174,39 +174,12 @@ mod unix {
         Ok(Dir { file, path })
     }
 
-    /// Writes `name` in `dir` atomically: a new 0600 temporary file (`O_CREAT | O_EXCL |
-    /// O_NOFOLLOW`) in the same directory, fsync, rename over `name`, fsync the directory.
+    /// Writes `name` in `dir` atomically with kcform's private-file writer
+    /// (`state::file::write_private_file_at`: a new 0600 temporary file, `O_CREAT | O_EXCL |
+    /// O_NOFOLLOW`, in the same directory, fsync, rename over `name`, fsync the directory).
     pub(super) fn write(dir: &Dir, name: &str, contents: &[u8]) -> Result<(), SecretsDirError> {
-        let target = dir.path.join(name);
-        let flags =
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let mut attempts = 0;
-        let (temp, file) = loop {
-            let temp = format!(".{name}.{:016x}.tmp", rand::random::<u64>());
-            match rustix::fs::openat(&dir.file, &temp, flags, Mode::from_raw_mode(0o600)) {
-                Ok(fd) => break (temp, File::from(fd)),
-                Err(Errno::EXIST) if attempts < 8 => attempts += 1,
-                Err(errno) => return Err(io("create a temporary file for", &target)(errno)),
-            }
-        };
-        let written = (|| {
-            // The umask may have taken more than kcform asked for; never less.
-            file.set_permissions(Permissions::from_mode(0o600))?;
-            (&file).write_all(contents)?;
-            file.sync_all()?;
-            rustix::fs::renameat(&dir.file, &temp, &dir.file, name)?;
-            Ok::<(), std::io::Error>(())
-        })();
-        if let Err(source) = written {
-            let _ = rustix::fs::unlinkat(&dir.file, &temp, AtFlags::empty());
-            return Err(SecretsDirError::Io {
-                action: "write",
-                path: target,
-                source,
-            });
-        }
-        let _ = rustix::fs::fsync(&dir.file);
-        Ok(())
+        crate::state::file::write_private_file_at(&dir.file, name.as_ref(), contents)
+            .map_err(std_io("write", &dir.path.join(name)))
     }
 
     /// The contents of `name` in `dir`, not following a link; `None` when there is no file.
@@ -335,11 +308,14 @@ pub(super) fn write(
     contents: &[u8],
 ) -> Result<(), SecretsDirError> {
     let path = path_of(root, project, account, file)?;
-    super::write_private_file(&path, contents).map_err(|source| SecretsDirError::Io {
-        action: "write",
-        path,
-        source,
-    })
+    let dir = path.parent().unwrap_or(root);
+    crate::state::file::create_private_dirs(dir)
+        .and_then(|()| crate::state::file::write_private_file(&path, contents))
+        .map_err(|source| SecretsDirError::Io {
+            action: "write",
+            path,
+            source,
+        })
 }
 
 /// The contents of `<root>/<project>/<account>/<file>`, `None` when it does not exist.

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{Harness, client, keys_path, loopback, parse};
 use crate::emulator::state::sha256_hex;
 use crate::emulator::{
-    EMBEDDED_ADMIN_FILE, EMBEDDED_DATA_FILE, EMBEDDED_DIR, EmulatorError, EmulatorOptions,
-    EmulatorState, router, start, start_embedded,
+    EMBEDDED_ADMIN_FILE, EMBEDDED_DATA_FILE, EmulatorError, EmulatorOptions, EmulatorState, router,
+    start, start_embedded,
 };
 use crate::wire::{AccessKeyCredential, ProjectList};
 
@@ -172,7 +172,7 @@ async fn embedded_mode_persists_and_reuses_a_valid_admin_credential() {
     let dir = tempfile::tempdir().expect("tempdir");
     let emu = start_embedded(dir.path()).await.expect("starts");
     assert!(emu.addr().ip().is_loopback());
-    let state_dir = dir.path().join(EMBEDDED_DIR);
+    let state_dir = dir.path().join(crate::state::DIR);
     let admin_file = state_dir.join(EMBEDDED_ADMIN_FILE);
     #[cfg(unix)]
     {
@@ -301,7 +301,7 @@ fn leftover_temp_files(dir: &Path) -> Vec<String> {
         .expect("read dir")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(".kcform-emulator-"))
+        .filter(|name| name.ends_with(".tmp"))
         .collect()
 }
 

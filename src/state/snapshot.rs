@@ -1,15 +1,16 @@
 //! The last-applied record (`snapshot.json`, one of kcform's `records`): what kcform applied
 //! last, so the next plan can tell drift (changes made outside kcform) from configuration
 //! changes. Written after every apply, from the plan and what each operation did; never holds
-//! a secret.
+//! a secret. The record's type, [`Snapshot`], is the plan's input and lives with the code that
+//! reads it (`plan::drift`); this module owns its name and how an apply updates it.
 
-use crate::apply::{ApplyReport, Outcome};
+use super::report::{ApplyReport, Outcome};
 use crate::live::Live;
 use crate::model::Desired;
 use crate::plan::drift::{Snapshot, record};
 use crate::plan::{Action, Plan};
 
-/// The record's name (see `records`).
+/// The record's name (see `state::records`).
 pub const RECORD: &str = "snapshot.json";
 
 /// The record after an apply of `plan`, made from `live`, did what `report` says (failed and

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::lock::{LockError, Store};
+use super::backend::{Backend, BackendError};
 use crate::model::Desired;
 
 /// Why a record cannot be read or written.
@@ -15,7 +15,7 @@ use crate::model::Desired;
 pub enum RecordError {
     /// The backend failed.
     #[error(transparent)]
-    Backend(#[from] LockError),
+    Backend(#[from] BackendError),
     /// The record is not what kcform wrote.
     #[error(
         "kcform's record `{name}` in {location} is not valid JSON ({detail}); fix or remove it"
@@ -32,14 +32,14 @@ pub enum RecordError {
 
 /// The records of one configuration.
 pub struct Records {
-    store: Store,
+    store: Backend,
 }
 
 impl Records {
     /// The records in the configuration's `[lock]` backend.
     pub fn open(desired: &Desired) -> Result<Records, RecordError> {
         Ok(Records {
-            store: Store::open(&desired.lock, &desired.config_dir)?,
+            store: Backend::open(&desired.lock, &desired.config_dir)?,
         })
     }
 

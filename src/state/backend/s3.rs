@@ -10,7 +10,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore as _, PutMode, PutOptions, PutPayload};
 
-use super::{LockError, LockInfo, parse_info};
+use super::{BackendError, parse_info};
+use crate::state::lock::LockInfo;
 
 /// Endpoint override variables, most specific first.
 pub const ENDPOINT_ENVS: [&str; 2] = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"];
@@ -61,7 +62,7 @@ pub fn explain(bucket: &str, prefix: &str, detail: &str) -> String {
 
 impl S3 {
     /// A client for `s3://bucket/prefix`, configured from the environment.
-    pub fn new(bucket: &str, prefix: &str) -> Result<S3, LockError> {
+    pub fn new(bucket: &str, prefix: &str) -> Result<S3, BackendError> {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch);
@@ -74,7 +75,7 @@ impl S3 {
                 .with_allow_http(endpoint.starts_with("http://"))
                 .with_endpoint(endpoint);
         }
-        let store = builder.build().map_err(|e| LockError::Remote {
+        let store = builder.build().map_err(|e| BackendError::Remote {
             location: format!("s3://{bucket}/{prefix}"),
             detail: e.to_string(),
         })?;
@@ -88,7 +89,7 @@ impl S3 {
 
     /// Lists the prefix once, so that a bucket that does not exist, a missing credential or a
     /// refused one is reported as such instead of as records that are not there yet.
-    async fn check_reachable(&self) -> Result<(), LockError> {
+    async fn check_reachable(&self) -> Result<(), BackendError> {
         let checked = self
             .reachable
             .get_or_init(|| async {
@@ -101,7 +102,7 @@ impl S3 {
                     .map_err(|e| e.to_string())
             })
             .await;
-        checked.clone().map_err(|detail| LockError::Remote {
+        checked.clone().map_err(|detail| BackendError::Remote {
             location: format!("s3://{}/{}", self.bucket, self.prefix),
             detail: explain(&self.bucket, &self.prefix, &detail),
         })
@@ -124,15 +125,15 @@ impl S3 {
         format!("s3://{}/{}", self.bucket, self.lock_key())
     }
 
-    fn remote(&self, error: object_store::Error) -> LockError {
-        LockError::Remote {
+    fn remote(&self, error: object_store::Error) -> BackendError {
+        BackendError::Remote {
             location: self.lock_location(),
             detail: explain(&self.bucket, &self.prefix, &error.to_string()),
         }
     }
 
     /// Creates the lock object, or reports who holds it.
-    pub async fn try_acquire(&self, info: &LockInfo) -> Result<(), LockError> {
+    pub async fn try_acquire(&self, info: &LockInfo) -> Result<(), BackendError> {
         let bytes = serde_json::to_vec_pretty(info).unwrap_or_default();
         let options = PutOptions {
             mode: PutMode::Create,
@@ -145,27 +146,27 @@ impl S3 {
         {
             Ok(_) => Ok(()),
             Err(object_store::Error::AlreadyExists { .. }) => match self.holder().await? {
-                Some(holder) => Err(LockError::Held(Box::new(holder))),
+                Some(holder) => Err(BackendError::Held(Box::new(holder))),
                 // Released between our write and our read: report it as held by nobody in
                 // particular, and the caller's next attempt will most likely get it.
-                None => Err(LockError::Held(Box::new(LockInfo {
+                None => Err(BackendError::Held(Box::new(LockInfo {
                     id: "(released)".into(),
                     who: "another apply".into(),
                     operation: "apply".into(),
-                    created: super::now_rfc3339(),
+                    created: crate::state::lock::now_rfc3339(),
                     host: "unknown".into(),
                 }))),
             },
             // Some S3-compatible stores refuse a failed precondition with another status; a
             // lock object that exists is the answer either way.
             Err(error) => match self.holder().await {
-                Ok(Some(holder)) => Err(LockError::Held(Box::new(holder))),
+                Ok(Some(holder)) => Err(BackendError::Held(Box::new(holder))),
                 _ => Err(self.remote(error)),
             },
         }
     }
 
-    async fn holder(&self) -> Result<Option<LockInfo>, LockError> {
+    async fn holder(&self) -> Result<Option<LockInfo>, BackendError> {
         match self.store.get(&self.lock_key()).await {
             Ok(result) => {
                 let bytes = result.bytes().await.map_err(|e| self.remote(e))?;
@@ -177,13 +178,13 @@ impl S3 {
     }
 
     /// Deletes the lock object if its ID is `id`; returns the holder removed.
-    pub async fn remove(&self, id: &str) -> Result<LockInfo, LockError> {
+    pub async fn remove(&self, id: &str) -> Result<LockInfo, BackendError> {
         let holder = self
             .holder()
             .await?
-            .ok_or_else(|| LockError::NotLocked(self.lock_location()))?;
+            .ok_or_else(|| BackendError::NotLocked(self.lock_location()))?;
         if holder.id != id {
-            return Err(LockError::IdMismatch {
+            return Err(BackendError::IdMismatch {
                 given: id.to_string(),
                 holder: Box::new(holder),
             });
@@ -196,12 +197,12 @@ impl S3 {
     }
 
     /// Writes `prefix/journal/<name>`.
-    pub async fn write_journal(&self, name: &str, bytes: Vec<u8>) -> Result<String, LockError> {
+    pub async fn write_journal(&self, name: &str, bytes: Vec<u8>) -> Result<String, BackendError> {
         let key = self.key(&format!("journal/{name}"));
         self.store
             .put(&key, PutPayload::from(bytes))
             .await
-            .map_err(|e| LockError::Remote {
+            .map_err(|e| BackendError::Remote {
                 location: format!("s3://{}/{key}", self.bucket),
                 detail: explain(&self.bucket, &self.prefix, &e.to_string()),
             })?;
@@ -209,11 +210,11 @@ impl S3 {
     }
 
     /// Reads `prefix/<name>`; `None` when there is no such object.
-    pub async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, LockError> {
+    pub async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
         self.check_reachable().await?;
         let key = self.key(name);
         let location = format!("s3://{}/{key}", self.bucket);
-        let remote = |e: object_store::Error| LockError::Remote {
+        let remote = |e: object_store::Error| BackendError::Remote {
             location: location.clone(),
             detail: explain(&self.bucket, &self.prefix, &e.to_string()),
         };
@@ -225,7 +226,11 @@ impl S3 {
     }
 
     /// Writes `prefix/<name>`, or deletes it when `bytes` is `None`.
-    pub async fn write_record(&self, name: &str, bytes: Option<Vec<u8>>) -> Result<(), LockError> {
+    pub async fn write_record(
+        &self,
+        name: &str,
+        bytes: Option<Vec<u8>>,
+    ) -> Result<(), BackendError> {
         let key = self.key(name);
         let result = match bytes {
             Some(bytes) => self
@@ -238,7 +243,7 @@ impl S3 {
                 other => other,
             },
         };
-        result.map_err(|e| LockError::Remote {
+        result.map_err(|e| BackendError::Remote {
             location: format!("s3://{}/{key}", self.bucket),
             detail: explain(&self.bucket, &self.prefix, &e.to_string()),
         })

@@ -14,11 +14,19 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::report::{ApplyReport, Outcome};
 use crate::address::Address;
-use crate::apply::sink::Sink;
-use crate::apply::{ApplyReport, Outcome};
 use crate::live::{Live, LiveAccessKey, LiveProject};
 use crate::plan::{Action, Change, Plan};
+
+/// Where delivered secrets can be looked for: the secret sink (`apply::sink::Sink`) answers
+/// for a file sink by reading the key's file, and never for a command sink (its deliveries
+/// cannot be checked). A trait, so that the record does not depend on the sink.
+pub trait Delivered {
+    /// Whether the secret of key `key_id`, declared as `project`/`service_account`/`key`, is
+    /// known to have been delivered.
+    fn holds(&self, project: &str, service_account: &str, key: &str, key_id: &str) -> bool;
+}
 
 /// Key addresses being created, each with the time its apply started (RFC 3339).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +35,7 @@ pub struct PendingKeys {
     pub keys: BTreeMap<Address, String>,
 }
 
-/// The record's name (see `records`).
+/// The record's name (see `state::records`).
 pub const RECORD: &str = "pending-keys.json";
 
 /// True when `change` creates a key under its own address (a create or a replacement; not the
@@ -86,7 +94,7 @@ impl PendingKeys {
         plan: &Plan,
         report: &ApplyReport,
         live: &Live,
-        sink: &Sink,
+        sink: &impl Delivered,
     ) -> PendingKeys {
         let mut after = during;
         let mut touched = std::collections::HashSet::new();
@@ -113,7 +121,7 @@ impl PendingKeys {
 }
 
 /// Whether `live` holds a key at `address` created since `since` whose secret is in `sink`.
-fn held_since(live: &Live, sink: &Sink, address: &Address, since: &str) -> bool {
+fn held_since(live: &Live, sink: &impl Delivered, address: &Address, since: &str) -> bool {
     let Address::AccessKey {
         project,
         service_account,
@@ -138,7 +146,7 @@ fn held_since(live: &Live, sink: &Sink, address: &Address, since: &str) -> bool 
 pub fn mark_undelivered(
     pending: &PendingKeys,
     project: &mut LiveProject,
-    sink: &Sink,
+    sink: &impl Delivered,
 ) -> Vec<Address> {
     let mut marked = Vec::new();
     for (address, since) in &pending.keys {
@@ -173,10 +181,11 @@ pub fn mark_undelivered(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::{Done, OperationReport};
+    use crate::apply::sink::Sink;
     use crate::fixtures::*;
     use crate::model::Status;
     use crate::plan::diff;
+    use crate::state::report::{Done, OperationReport};
 
     const EARLIER: &str = "2026-11-20T00:00:00Z";
     const STARTED: &str = "2026-11-27T12:00:00Z";

@@ -4,14 +4,15 @@
 //! remote IDs involved. It is an audit trail; it never holds a secret (operations carry IDs and
 //! API messages only, and a key's secret never enters an [`OperationReport`]; a failed
 //! `[secrets] command` is quoted by one line of its stderr, with the secret scrubbed from it in
-//! its common encodings — see `apply::sink`).
+//! its common encodings — see `apply::sink`). The record's types are in `state::report`.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::backend::Backend;
+use super::lock::{Guard, LockInfo, now_rfc3339};
+use super::report::{ApplyReport, OperationReport, Outcome};
 use crate::address::Address;
-use crate::apply::{ApplyReport, OperationReport, Outcome};
-use crate::lock::{LockInfo, compact_timestamp, now_rfc3339};
 use crate::plan::{Plan, RemoteIds};
 
 /// Version of the record format.
@@ -119,6 +120,39 @@ impl Record {
     }
 }
 
+/// Writes the journal record of an apply of `plan` that ended with `report`, under the lock
+/// `guard` of `backend`; a failure to write it is a warning, since the changes are made either
+/// way.
+pub async fn write(
+    backend: &Backend,
+    guard: &Guard,
+    plan: &Plan,
+    checksum: &str,
+    report: &ApplyReport,
+) {
+    let record = Record::new(&guard.info, plan, checksum, report);
+    if let Err(error) = backend
+        .write_journal(&record.file_name(), record.to_json())
+        .await
+    {
+        eprintln!("warning: the journal record was not written: {error}");
+    }
+}
+
+/// A timestamp for journal names that sorts by time: `20260101T120000Z`.
+pub fn compact_timestamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
 fn operation(remote: RemoteIds, op: &OperationReport) -> OperationRecord {
     let mut record = OperationRecord {
         address: op.address.clone(),
@@ -150,8 +184,8 @@ fn operation(remote: RemoteIds, op: &OperationReport) -> OperationRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::Done;
     use crate::plan::{Action, Change};
+    use crate::state::report::Done;
 
     #[test]
     fn a_record_lists_every_operation_with_its_outcome_and_ids() {

@@ -1,0 +1,183 @@
+//! The apply lock, kept in the state backend: `apply` holds it for its whole run (`plan` takes
+//! none) so that two applies of one configuration, on one machine or on several, never
+//! interleave; the holder is described by a [`LockInfo`] stored with the lock so that a
+//! refused apply can name it. Locally it is an OS file lock on `.kcform/lock` (dropped by the
+//! OS when its holder exits, however it exits); on S3 an object `prefix/lock.json` created
+//! with `If-None-Match: *` (it stays until released or `kcform unlock`).
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::backend::{Backend, BackendError};
+use crate::model::Desired;
+
+/// How often a waiting apply tries the lock again.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Who holds a lock, stored with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Random lock ID; `kcform unlock` needs it.
+    pub id: String,
+    /// The user that took it.
+    pub who: String,
+    /// The command that holds it (`apply`).
+    pub operation: String,
+    /// When it was taken (RFC 3339, UTC).
+    pub created: String,
+    /// The machine that took it.
+    pub host: String,
+}
+
+impl LockInfo {
+    /// A new holder description for `operation` by this user on this machine, now.
+    pub fn new(operation: &str) -> LockInfo {
+        let who = ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string());
+        LockInfo {
+            id: hex::encode(rand::random::<[u8; 16]>()),
+            who,
+            operation: operation.to_string(),
+            created: now_rfc3339(),
+            host: hostname(),
+        }
+    }
+}
+
+/// Now in RFC 3339, UTC, whole seconds.
+pub fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// A held lock; release it with [`Backend::release`]. A process that dies holding a local lock
+/// loses it with its file descriptor; an S3 lock stays until `kcform unlock`.
+pub struct Guard {
+    /// The holder info stored with the lock.
+    pub info: LockInfo,
+    local: Option<std::fs::File>,
+}
+
+impl Backend {
+    async fn try_acquire(&self, info: &LockInfo) -> Result<Guard, BackendError> {
+        match self {
+            Backend::Local(local) => {
+                let file = local.try_acquire(info)?;
+                Ok(Guard {
+                    info: info.clone(),
+                    local: Some(file),
+                })
+            }
+            Backend::S3(s3) => {
+                s3.try_acquire(info).await?;
+                Ok(Guard {
+                    info: info.clone(),
+                    local: None,
+                })
+            }
+        }
+    }
+
+    /// Takes the lock for `operation`, waiting up to `timeout` while someone else holds it;
+    /// `on_wait` is called once, with the holder, when waiting starts.
+    pub async fn acquire(
+        &self,
+        operation: &str,
+        timeout: Duration,
+        mut on_wait: impl FnMut(&LockInfo),
+    ) -> Result<Guard, BackendError> {
+        let info = LockInfo::new(operation);
+        let deadline = Instant::now() + timeout;
+        let mut waiting = false;
+        loop {
+            match self.try_acquire(&info).await {
+                Err(BackendError::Held(holder)) if Instant::now() < deadline => {
+                    if !waiting {
+                        waiting = true;
+                        on_wait(&holder);
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    tokio::time::sleep(POLL.min(left)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Releases a lock taken with [`Backend::acquire`]: the stored holder must still be us.
+    pub async fn release(&self, guard: Guard) -> Result<(), BackendError> {
+        match self {
+            Backend::Local(local) => local.release(guard.local),
+            Backend::S3(s3) => s3.remove(&guard.info.id).await.map(|_| ()),
+        }
+    }
+
+    /// `kcform unlock`: removes the lock if its ID is `id`; returns the holder removed.
+    pub async fn unlock(&self, id: &str) -> Result<LockInfo, BackendError> {
+        match self {
+            Backend::Local(local) => local.unlock(id),
+            Backend::S3(s3) => s3.remove(id).await,
+        }
+    }
+}
+
+/// Takes the lock of the configuration `desired` for an apply, waiting up to `timeout` (see
+/// `--lock-timeout`) with a message on stderr naming the holder.
+pub async fn acquire_for_apply(
+    desired: &Desired,
+    timeout: Duration,
+) -> anyhow::Result<(Backend, Guard)> {
+    let backend = Backend::open(&desired.lock, &desired.config_dir).map_err(|e| e.into_anyhow())?;
+    let guard = backend
+        .acquire("apply", timeout, |holder| {
+            eprintln!(
+                "Waiting up to {} for the lock at {}, held by {} on {} since {} for `{}` (lock ID {})...",
+                humanize(timeout),
+                backend.location(),
+                holder.who,
+                holder.host,
+                holder.created,
+                holder.operation,
+                holder.id
+            );
+        })
+        .await
+        .map_err(|e| e.into_anyhow())?;
+    Ok((backend, guard))
+}
+
+/// Releases the lock and passes `result` on; a lock that cannot be released is reported with
+/// the command that removes it.
+pub async fn release_after(
+    backend: &Backend,
+    guard: Guard,
+    result: anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
+    let id = guard.info.id.clone();
+    if let Err(error) = backend.release(guard).await {
+        eprintln!("warning: could not release lock {id}: {error}; run `kcform unlock {id}`");
+    }
+    result
+}
+
+fn humanize(duration: Duration) -> String {
+    match duration.as_millis() {
+        ms if ms % 1000 != 0 => format!("{ms}ms"),
+        ms => format!("{}s", ms / 1000),
+    }
+}

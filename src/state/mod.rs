@@ -1,0 +1,36 @@
+//! kcform's state: everything it keeps between runs, and where it keeps it. Nothing here holds
+//! a secret.
+//!
+//! - [`backend`]: where the state lives — `<config dir>/.kcform/` ([`DIR`]) or an S3 bucket
+//!   and prefix (`[lock] backend`) — read and written by name.
+//! - [`lock`]: the apply lock in that backend, and who holds it.
+//! - [`records`]: kcform's JSON records in the backend, each owned by its own module:
+//!   [`keepers`] (which `rotation` value each key was created with), [`snapshot`] (what the last
+//!   apply left, for drift notes) and [`pending`] (key creates whose outcome is not settled).
+//! - [`report`] and [`journal`]: what an apply did, operation by operation, and the audit
+//!   record of it written to `journal/` in the backend.
+//! - [`file`]: the one atomic private-file writer (0600 files in 0700 directories, no link
+//!   followed at the last component) used by the local backend, the secret sink and the
+//!   emulator's data files.
+//!
+//! The module sits below `apply`, `commands` and `emulator` (they use it) and above the plan
+//! types (`plan::Plan`, `plan::drift::Snapshot`), which it reads: it depends on none of its
+//! users.
+
+pub mod backend;
+pub mod file;
+pub mod journal;
+pub mod keepers;
+pub mod lock;
+pub mod pending;
+pub mod records;
+pub mod report;
+pub mod snapshot;
+
+pub use backend::{Backend, BackendError};
+pub use lock::{Guard, LockInfo};
+pub use records::{RecordError, Records};
+
+/// The directory under the configuration directory that holds kcform's local state: the
+/// local backend's lock, records and journal, and the embedded emulator's files.
+pub const DIR: &str = ".kcform";
