@@ -1,6 +1,8 @@
 //! kcform: KakaoCloud IAM as code. The flow runs one way: `config` (TOML → [`model::Desired`])
-//! → `graph` → `plan` (pure diff → one `Plan`) → `render` → `apply`. Only `apply` and `cloud`
-//! do network I/O; `emulator` is the built-in reference IAM server.
+//! → `plan` (pure diff → one `Plan`) → `graph` (the order of its operations) → `render` →
+//! `apply`; `state` keeps what kcform remembers between runs (backend, lock, records,
+//! journal). Only `apply`, `cloud` and `state` do network I/O; `emulator` is the built-in
+//! reference IAM server. No module uses one that uses it back (`tests/module_graph.rs`).
 
 pub mod address;
 pub mod apply;

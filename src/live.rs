@@ -80,7 +80,7 @@ pub struct LiveAccessKey {
     /// The `rotation` keeper value the key was created with, when kcform recorded it.
     pub rotation: Option<String>,
     /// kcform created it in an apply that did not settle the create — aborted, or failed before
-    /// the secret was delivered or the key deleted again (see `pending`): nobody holds its
+    /// the secret was delivered or the key deleted again (see `state::pending`): nobody holds its
     /// secret.
     pub undelivered: bool,
 }

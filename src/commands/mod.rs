@@ -125,7 +125,7 @@ impl Selection<'_> {
     fn check(&self, desired: &Desired, live: &crate::live::Live) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         for (flag, addresses) in [("--target", self.targets), ("--exclude", self.excludes)] {
-            for missing in crate::plan::unmatched(addresses, desired, live) {
+            for missing in crate::graph::unmatched(addresses, desired, live) {
                 let mut line = format!(
                     "{flag} {} matches nothing declared or live",
                     missing.address
@@ -346,8 +346,8 @@ pub(crate) async fn make_plan(
             anyhow::Error::new(refused)
         }
     })?;
-    let plan = crate::plan::targeted(plan, selection.targets);
-    let mut plan = crate::plan::excluded(plan, selection.excludes);
+    let plan = crate::graph::targeted(plan, selection.targets);
+    let mut plan = crate::graph::excluded(plan, selection.excludes);
     plan.denied = denied(&authority, &plan);
     let projects: Vec<String> = declared.into_iter().collect();
     let whole = selection.targets.is_empty() && selection.excludes.is_empty();

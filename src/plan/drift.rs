@@ -2,6 +2,9 @@
 //! last applied (the [`Snapshot`]); a live object that differs from it was changed by someone
 //! else, and the plan says so in one short note per object. Without a record (kcform never
 //! applied here) there is nothing to compare with, and no drift is reported.
+//!
+//! The [`Snapshot`] type lives here because the plan reads it; the record itself — its name,
+//! its storage and how an apply updates it — is `state::snapshot`'s.
 
 use std::collections::BTreeMap;
 

@@ -8,7 +8,6 @@ pub mod incremental;
 pub mod safety;
 pub mod saved;
 mod slots;
-mod target;
 
 #[cfg(test)]
 mod tests;
@@ -20,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 
 pub use diff::{PlanRefused, ProjectDiff, assemble, diff, diff_project};
-pub use target::{Unmatched, excluded, targeted, unmatched};
 
 /// An object's attributes as shown in a plan (never a secret).
 pub type Attributes = BTreeMap<String, serde_json::Value>;

@@ -5,7 +5,7 @@ use crate::fixtures::*;
 use crate::live::KeyStatus;
 use crate::model::Status;
 
-use super::{Action, Plan, ReplaceOrder, diff, excluded, targeted};
+use super::{Action, Plan, ReplaceOrder, diff};
 
 fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
     plan.changes
@@ -294,43 +294,6 @@ fn the_hundred_and_first_account_is_refused_at_plan_time() {
 }
 
 #[test]
-fn targeting_a_key_brings_its_parents_creates() {
-    let wanted = desired(vec![project(
-        "a1b",
-        "A",
-        vec![account("etl", vec![key("ci")]), account("other", vec![])],
-    )]);
-    let plan = diff(&wanted, &live(vec![]), NOW).unwrap();
-    let narrowed = targeted(plan, &[Address::access_key("a1b", "etl", "ci")]);
-    assert_eq!(
-        actions(&narrowed),
-        vec![
-            ("project.a1b".to_string(), "create"),
-            ("service_account.a1b/etl".to_string(), "create"),
-            ("access_key.a1b/etl/ci".to_string(), "create"),
-        ]
-    );
-}
-
-#[test]
-fn excluding_an_account_drops_its_keys_too() {
-    let wanted = desired(vec![project(
-        "a1b",
-        "A",
-        vec![account("etl", vec![key("ci")]), account("other", vec![])],
-    )]);
-    let plan = diff(&wanted, &live(vec![]), NOW).unwrap();
-    let narrowed = excluded(plan, &[Address::service_account("a1b", "etl")]);
-    assert_eq!(
-        actions(&narrowed),
-        vec![
-            ("project.a1b".to_string(), "create"),
-            ("service_account.a1b/other".to_string(), "create"),
-        ]
-    );
-}
-
-#[test]
 fn an_inactive_accounts_expired_keys_are_left_alone() {
     let mut off = account("off", vec![]);
     off.status = Status::Inactive;
@@ -411,64 +374,6 @@ fn projects_put_together_in_any_order_give_the_plan_in_address_order() {
         );
         assert_eq!(plan, whole);
     }
-}
-
-#[test]
-fn a_selection_that_names_nothing_is_reported_with_the_closest_addresses() {
-    let wanted = desired(vec![project(
-        "a1b",
-        "A",
-        vec![account("etl", vec![key("ci")]), account("other", vec![])],
-    )]);
-    let current = live(vec![live_project(
-        "a1b",
-        "A",
-        vec![live_account(
-            "stray",
-            Status::Active,
-            vec![live_key("old", "", 1)],
-        )],
-    )]);
-    let selection = [
-        Address::project("a1b"),
-        Address::service_account("a1b", "etl"),
-        // Live only: a delete can be targeted.
-        Address::access_key("a1b", "stray", "old"),
-        Address::service_account("a1b", "etll"),
-        Address::access_key("a1b", "etl", "nope"),
-        Address::project("zzz"),
-    ];
-    let missing = crate::plan::unmatched(&selection, &wanted, &current);
-    let shown: Vec<(String, Vec<String>)> = missing
-        .iter()
-        .map(|m| {
-            (
-                m.address.to_string(),
-                m.closest.iter().map(ToString::to_string).collect(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        shown,
-        vec![
-            (
-                "service_account.a1b/etll".to_string(),
-                vec![
-                    "service_account.a1b/etl".to_string(),
-                    "service_account.a1b/other".to_string(),
-                    "service_account.a1b/stray".to_string(),
-                ]
-            ),
-            (
-                "access_key.a1b/etl/nope".to_string(),
-                vec![
-                    "access_key.a1b/etl/ci".to_string(),
-                    "access_key.a1b/stray/old".to_string(),
-                ]
-            ),
-            ("project.zzz".to_string(), vec!["project.a1b".to_string()]),
-        ]
-    );
 }
 
 #[test]

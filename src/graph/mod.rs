@@ -2,7 +2,11 @@
 //! project), and the operation graph of a plan that `apply` executes — creates after their
 //! parent's create or activation, a key's deletes before its account's delete or deactivation
 //! and before the account's new keys take their slots, and one account's replacements one after
-//! another so a single free slot serves them all.
+//! another so a single free slot serves them all. `--target` and `--exclude` narrow a plan
+//! along the operation graph (`target`). The graph reads plan types; `plan` depends on nothing
+//! here.
+
+mod target;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -13,6 +17,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::address::Address;
 use crate::model::Desired;
 use crate::plan::{Action, Plan};
+
+pub use target::{Unmatched, excluded, targeted, unmatched};
 
 /// The operations of a plan: node weights are indexes into `plan.changes`; an edge `a → b`
 /// means `b` starts only after `a` succeeded.

@@ -4,13 +4,12 @@
 //! addresses plus everything that needs them. Both follow the operation graph. An address that
 //! names nothing declared or live is reported by [`unmatched`], never taken as "no changes".
 
+use super::OperationGraph;
 use crate::address::Address;
 use crate::config::suggest::edit_distance;
-use crate::graph::OperationGraph;
 use crate::live::Live;
 use crate::model::Desired;
-
-use super::Plan;
+use crate::plan::Plan;
 
 /// The part of `plan` that `targets` need; the whole plan when `targets` is empty.
 pub fn targeted(plan: Plan, targets: &[Address]) -> Plan {
@@ -125,4 +124,114 @@ fn keep(plan: Plan, kept: impl Fn(usize) -> bool) -> Plan {
         .filter_map(|(i, change)| kept(i).then_some(change))
         .collect();
     Plan { changes, ..plan }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::model::Status;
+    use crate::plan::diff;
+
+    fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
+        plan.changes
+            .iter()
+            .map(|c| (c.address.to_string(), c.action.name()))
+            .collect()
+    }
+
+    #[test]
+    fn targeting_a_key_brings_its_parents_creates() {
+        let wanted = desired(vec![project(
+            "a1b",
+            "A",
+            vec![account("etl", vec![key("ci")]), account("other", vec![])],
+        )]);
+        let plan = diff(&wanted, &live(vec![]), NOW).unwrap();
+        let narrowed = targeted(plan, &[Address::access_key("a1b", "etl", "ci")]);
+        assert_eq!(
+            actions(&narrowed),
+            vec![
+                ("project.a1b".to_string(), "create"),
+                ("service_account.a1b/etl".to_string(), "create"),
+                ("access_key.a1b/etl/ci".to_string(), "create"),
+            ]
+        );
+    }
+
+    #[test]
+    fn excluding_an_account_drops_its_keys_too() {
+        let wanted = desired(vec![project(
+            "a1b",
+            "A",
+            vec![account("etl", vec![key("ci")]), account("other", vec![])],
+        )]);
+        let plan = diff(&wanted, &live(vec![]), NOW).unwrap();
+        let narrowed = excluded(plan, &[Address::service_account("a1b", "etl")]);
+        assert_eq!(
+            actions(&narrowed),
+            vec![
+                ("project.a1b".to_string(), "create"),
+                ("service_account.a1b/other".to_string(), "create"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_selection_that_names_nothing_is_reported_with_the_closest_addresses() {
+        let wanted = desired(vec![project(
+            "a1b",
+            "A",
+            vec![account("etl", vec![key("ci")]), account("other", vec![])],
+        )]);
+        let current = live(vec![live_project(
+            "a1b",
+            "A",
+            vec![live_account(
+                "stray",
+                Status::Active,
+                vec![live_key("old", "", 1)],
+            )],
+        )]);
+        let selection = [
+            Address::project("a1b"),
+            Address::service_account("a1b", "etl"),
+            // Live only: a delete can be targeted.
+            Address::access_key("a1b", "stray", "old"),
+            Address::service_account("a1b", "etll"),
+            Address::access_key("a1b", "etl", "nope"),
+            Address::project("zzz"),
+        ];
+        let missing = unmatched(&selection, &wanted, &current);
+        let shown: Vec<(String, Vec<String>)> = missing
+            .iter()
+            .map(|m| {
+                (
+                    m.address.to_string(),
+                    m.closest.iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (
+                    "service_account.a1b/etll".to_string(),
+                    vec![
+                        "service_account.a1b/etl".to_string(),
+                        "service_account.a1b/other".to_string(),
+                        "service_account.a1b/stray".to_string(),
+                    ]
+                ),
+                (
+                    "access_key.a1b/etl/nope".to_string(),
+                    vec![
+                        "access_key.a1b/etl/ci".to_string(),
+                        "access_key.a1b/stray/old".to_string(),
+                    ]
+                ),
+                ("project.zzz".to_string(), vec!["project.a1b".to_string()]),
+            ]
+        );
+    }
 }
