@@ -14,10 +14,12 @@
 //! either; the file is written to a temporary file created in the key's directory with
 //! `O_CREAT | O_EXCL | O_NOFOLLOW` and mode 0600, fsynced, renamed over `<key>.json` (a link
 //! there is replaced, never followed) and the directory fsynced. A refused directory fails
-//! the delivery with an error naming it, like any failed delivery. Reading a key's file (did
-//! its delivery happen?) and removing a deleted key's file walk the same way without creating
-//! or changing anything: there a looser mode is tolerated, but a link, a foreign owner or a
-//! directory others may write to means kcform neither reads nor removes through it.
+//! the delivery with an error naming it, like any failed delivery. (The write is kcform's one
+//! private-file writer, `state::file`, which its records and the emulator use too.) Reading a
+//! key's file (did its delivery happen?) and removing a deleted key's file walk the same way
+//! without creating or changing anything: there a looser mode is tolerated, but a link, a
+//! foreign owner or a directory others may write to means kcform neither reads nor removes
+//! through it.
 //!
 //! **Commands.** A command's delivery succeeds when the command exits 0 within
 //! [`COMMAND_TIMEOUT`]; kcform waits for its exit, not for its output pipes to close, so a

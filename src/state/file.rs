@@ -48,6 +48,7 @@ fn split(path: &Path) -> std::io::Result<(&Path, &std::ffi::OsStr)> {
 }
 
 /// The error for a symbolic link where kcform expects a file of its own.
+#[cfg(unix)]
 fn symlink_refused() -> std::io::Error {
     std::io::Error::other("it is a symbolic link, and kcform follows none to its own files")
 }

@@ -9,9 +9,9 @@
 //!   apply left, for drift notes) and [`pending`] (key creates whose outcome is not settled).
 //! - [`report`] and [`journal`]: what an apply did, operation by operation, and the audit
 //!   record of it written to `journal/` in the backend.
-//! - [`file`]: the one atomic private-file writer (0600 files in 0700 directories, no link
-//!   followed at the last component) used by the local backend, the secret sink and the
-//!   emulator's data files.
+//! - [`file`](mod@file): the one atomic private-file writer (0600 files in 0700 directories,
+//!   no link followed at the last component) used by the local backend, the secret sink and
+//!   the emulator's data files.
 //!
 //! The module sits below `apply`, `commands` and `emulator` (they use it) and above the plan
 //! types (`plan::Plan`, `plan::drift::Snapshot`), which it reads: it depends on none of its

@@ -1,4 +1,4 @@
-//! The S3 lock backend (`[lock] backend = "s3://bucket/prefix"`), for applies on different
+//! The S3 backend (`[lock] backend = "s3://bucket/prefix"`), for applies on different
 //! machines: the lock is the object `prefix/lock.json`, created with a conditional write
 //! (`If-None-Match: *`), so exactly one writer can create it; it holds the holder's
 //! [`LockInfo`]. Release reads it back, checks the ID and deletes it. Journal records go to
