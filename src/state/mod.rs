@@ -1,5 +1,6 @@
-//! kcform's state: everything it keeps between runs, and where it keeps it. Nothing here holds
-//! a secret.
+//! kcform's state: everything it keeps between runs, and where it keeps it. None of it holds
+//! a secret (the private-file writer also writes the secret sink's files, which are the
+//! user's, not kcform's state).
 //!
 //! - [`backend`]: where the state lives — `<config dir>/.kcform/` ([`DIR`]) or an S3 bucket
 //!   and prefix (`[lock] backend`) — read and written by name.

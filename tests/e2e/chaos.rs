@@ -837,8 +837,8 @@ impl Campaign {
         let command_files = files_under(self.vault.path());
         let mut delivered = BTreeMap::new();
         for file in dir_files.into_iter().chain(command_files) {
-            // Half-written files (kcform's `.kcform-*.tmp`, the command's `.delivery.*`) are no
-            // delivery; a `*.json` file is complete, as both write atomically.
+            // Half-written files (kcform's `.<key>.json.*.tmp`, the command's `.delivery.*`) are
+            // no delivery; a `*.json` file is complete, as both write atomically.
             if file.extension().is_none_or(|e| e != "json") {
                 continue;
             }
