@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod duration;
 pub mod emulator;
 pub mod exit;
 #[cfg(test)]
