@@ -34,6 +34,7 @@
 
 mod diagnostic;
 mod duration;
+mod line_index;
 mod load;
 mod merge;
 mod parse;
