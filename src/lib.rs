@@ -11,6 +11,7 @@ pub mod config;
 pub mod connection;
 pub mod duration;
 pub mod emulator;
+pub mod endpoint;
 pub mod exit;
 #[cfg(test)]
 pub(crate) mod fixtures;

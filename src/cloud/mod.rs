@@ -9,7 +9,6 @@ mod read;
 pub mod retry;
 pub mod routes;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -111,38 +110,16 @@ pub struct CreatedKey {
     pub unread: Option<String>,
 }
 
-/// Checks an endpoint: `https://`, or `http://` on a loopback address only.
+/// Checks an endpoint by the rule of [`crate::endpoint`] and gives its base URL (without a
+/// trailing `/identity/v3`).
 pub fn check_endpoint(endpoint: &str) -> Result<String, CloudError> {
-    let refuse = |reason: &str| CloudError::Endpoint {
+    let base = crate::endpoint::parse(endpoint).map_err(|e| CloudError::Endpoint {
         endpoint: endpoint.to_string(),
-        reason: reason.to_string(),
-    };
-    let url = reqwest::Url::parse(endpoint).map_err(|e| refuse(&format!("not a URL: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(domain)) => domain == "localhost",
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                None => false,
-            };
-            if !loopback {
-                return Err(refuse(
-                    "plain http:// is refused except on a loopback address; use https://",
-                ));
-            }
-        }
-        other => {
-            return Err(refuse(&format!(
-                "scheme `{other}` is not supported; use https://"
-            )));
-        }
-    }
-    let base = endpoint.trim_end_matches('/');
+        reason: e.to_string(),
+    })?;
     Ok(base
         .strip_suffix("/identity/v3")
-        .unwrap_or(base)
+        .unwrap_or(&base)
         .to_string())
 }
 
