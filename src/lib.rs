@@ -23,6 +23,7 @@ pub mod limits;
 pub mod live;
 pub mod lock;
 pub mod model;
+pub mod parallel;
 pub mod pending;
 pub mod permissions;
 pub mod placeholders;
