@@ -1,6 +1,6 @@
 //! kcform: KakaoCloud IAM as code. The flow runs one way: `config` (TOML → [`model::Desired`])
-//! → `graph` → `plan` (pure diff → one `Plan`) → `render` → `apply`. Only `apply` and `cloud`
-//! do network I/O; `emulator` is the built-in reference IAM server.
+//! → `graph` → `plan` (pure diff → one `Plan`) → `render` → `apply`. Network I/O: `cloud` (IAM),
+//! `lock` (S3) and `emulator` (the built-in reference IAM server); see docs/design.md#io.
 
 pub mod address;
 pub mod apply;

@@ -1,6 +1,6 @@
 //! The IAM HTTP client (reqwest): Keystone token issue and reuse, bounded concurrency, paged
-//! listings, and one typed method per API call. The only other module that does network I/O is
-//! `apply`, and it does so through this client.
+//! listings, and one typed method per API call. Everything that calls the IAM API does so
+//! through this client; `lock` (S3) and `emulator` do other network I/O (docs/design.md#io).
 
 mod agents;
 mod error;

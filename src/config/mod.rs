@@ -1,5 +1,5 @@
 //! Configuration: reads a `.toml` file or a directory of them, merges them, and checks every
-//! rule of SPEC §1–§2 offline, producing a [`crate::model::Desired`] or every error at once,
+//! rule (docs/design.md#configuration) offline, giving a [`crate::model::Desired`] or all errors,
 //! each located `file:line:column` and rendered like cargo.
 //!
 //! Pipeline: `load` (files) → `syntax` (spanned TOML, syntax errors) → `parse` (schema, types,
