@@ -121,20 +121,35 @@ fn client(keystone: &KeystoneServer, id: &str, secret: &str) -> Client {
     .unwrap()
 }
 
-/// Runs the kcform binary as harness.rs does — in `dir`, with the endpoint and the key in
-/// the environment variables a user sets — and checks that no secret in `secrets` is in its
-/// output.
+/// Keystone's host, `http://127.0.0.1:PORT`: the endpoint as kcform names it.
+fn host(keystone: &KeystoneServer) -> &str {
+    keystone
+        .url
+        .strip_suffix("/identity")
+        .expect("Keystone's address ends in /identity")
+}
+
+/// Runs the kcform binary as harness.rs does — in `dir`, with the endpoint (Keystone's host)
+/// and the key in the environment variables a user sets — and checks that no secret in
+/// `secrets` is in its output.
 fn kcform(
     keystone: &KeystoneServer,
+    dir: &std::path::Path,
+    args: &[&str],
+    key: (&str, &str),
+    secrets: &[&str],
+) -> Run {
+    kcform_at(host(keystone), dir, args, key, secrets)
+}
+
+/// [`kcform`] with another form of the endpoint.
+fn kcform_at(
+    endpoint: &str,
     dir: &std::path::Path,
     args: &[&str],
     (id, secret): (&str, &str),
     secrets: &[&str],
 ) -> Run {
-    let endpoint = keystone
-        .url
-        .strip_suffix("/identity")
-        .expect("Keystone's address ends in /identity");
     let output = Command::new(env!("CARGO_BIN_EXE_kcform"))
         .args(args)
         .current_dir(dir)
@@ -215,20 +230,21 @@ fn plan_authenticates_a_persons_key_reads_the_projects_and_stops_at_kcforms_own_
     let key = (lead.key.id.as_str(), lead.key.secret.as_str());
     let secrets = [lead.key.secret.as_str(), lead.user.password.as_str()];
 
-    for (project, id) in [(name.as_str(), &project_id), ("admin", &admin_project)] {
+    // The endpoint as the host, and as Keystone's address (`…/identity`), which means the same.
+    for (project, id, endpoint) in [
+        (name.as_str(), &project_id, host(&keystone)),
+        ("admin", &admin_project, keystone.url.as_str()),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("main.toml"), config(project, "Made")).unwrap();
-        let run = kcform(&keystone, dir.path(), &["plan", "."], key, &secrets).expect_code(1);
+        let run = kcform_at(endpoint, dir.path(), &["plan", "."], key, &secrets).expect_code(1);
         let stderr = run.stderr.trim();
         // One error, one line: the endpoint, and that it speaks Keystone but not kcform's
         // routes.
         assert_eq!(stderr.lines().count(), 1, "one line:\n{stderr}");
         assert!(stderr.starts_with("error: "), "{stderr}");
         assert!(
-            stderr.contains(&format!(
-                "the endpoint {} {NOT_SERVED}",
-                keystone.url.strip_suffix("/identity").unwrap()
-            )),
+            stderr.contains(&format!("the endpoint {} {NOT_SERVED}", host(&keystone))),
             "{stderr}"
         );
         // It authenticated as the person (a service account's token would have been refused
