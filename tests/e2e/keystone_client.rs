@@ -9,7 +9,8 @@
 //! - The library client issues tokens from a person's key, creates, lists, reads and deletes the
 //!   person's own keys (Keystone answers `"unrestricted": null`, `"description": null`), is
 //!   refused with the hint on a wrong secret (`401`) or an unknown key (`404`), and, when its
-//!   key is deleted mid-session, issues a new token once and reports the key as gone.
+//!   key is deleted mid-session, issues a new token once and reports the key as gone; a token
+//!   Keystone revoked (`401`) is replaced and the call goes through.
 //! - Projects round-trip through the client on Keystone, with `nickname` as Keystone's extra
 //!   attribute.
 //!
@@ -706,4 +707,32 @@ fn projects_round_trip_through_the_client_with_nickname_as_an_extra_attribute() 
         "{taken}"
     );
     assert_readable(&taken.to_string());
+}
+
+#[test]
+fn a_revoked_token_is_replaced_and_the_call_goes_through() {
+    let Some(keystone) = KeystoneServer::from_env("kcform's client against Keystone") else {
+        return;
+    };
+    let rt = runtime();
+    let (admin_token, admin_project) = rt.block_on(admin(&keystone));
+    let lead = rt.block_on(person(&keystone, &admin_token, &admin_project, "admin"));
+    let session = client(&keystone, &lead.key.id, &lead.key.secret);
+    let first = rt.block_on(session.whoami()).expect("a token");
+    // Disabling the user revokes every token it holds; its key survives, and works again once
+    // the user is enabled. (Keystone's revocation has a resolution of one second: a token
+    // issued in the same second as the revocation would be revoked too.)
+    rt.block_on(keystone.set_user_enabled(&admin_token, &lead.user.id, false));
+    rt.block_on(keystone.set_user_enabled(&admin_token, &lead.user.id, true));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The cached token answers 401; the client issues a new one and the call succeeds.
+    let projects = rt
+        .block_on(session.list_projects())
+        .expect("the call goes through with a new token");
+    assert!(projects.iter().any(|p| p.name == "admin"), "{projects:?}");
+    let second = rt.block_on(session.whoami()).expect("the new token");
+    assert_ne!(
+        first.issued_at, second.issued_at,
+        "the client holds a token issued after the revocation"
+    );
 }
