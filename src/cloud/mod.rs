@@ -111,14 +111,17 @@ pub struct CreatedKey {
 }
 
 /// Checks an endpoint by the rule of [`crate::endpoint`] and gives its base URL (without a
-/// trailing `/identity/v3`).
+/// trailing `/identity/v3` or `/identity`).
 pub fn check_endpoint(endpoint: &str) -> Result<String, CloudError> {
     let base = crate::endpoint::parse(endpoint).map_err(|e| CloudError::Endpoint {
         endpoint: endpoint.to_string(),
         reason: e.to_string(),
     })?;
+    // The routes begin with `/identity/v3`: an endpoint given as Keystone's address
+    // (`…/identity`) or as an OpenStack `auth_url` (`…/identity/v3`) means its host.
     Ok(base
         .strip_suffix("/identity/v3")
+        .or_else(|| base.strip_suffix("/identity"))
         .unwrap_or(&base)
         .to_string())
 }
@@ -1159,6 +1162,28 @@ mod tests {
             "{problem}"
         );
         assert!(problem.starts_with("invalid type: string \"…"), "{problem}");
+    }
+
+    #[test]
+    fn an_endpoint_may_name_the_identity_service_or_its_v3() {
+        for endpoint in [
+            "https://iam.example.com",
+            "https://iam.example.com/",
+            "https://iam.example.com/identity",
+            "https://iam.example.com/identity/",
+            "https://iam.example.com/identity/v3",
+            "https://iam.example.com/identity/v3/",
+        ] {
+            assert_eq!(
+                check_endpoint(endpoint).unwrap(),
+                "https://iam.example.com",
+                "{endpoint}"
+            );
+        }
+        assert_eq!(
+            check_endpoint("https://proxy.example.com/kc/identity/v3").unwrap(),
+            "https://proxy.example.com/kc"
+        );
     }
 
     #[test]
