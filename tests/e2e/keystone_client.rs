@@ -159,6 +159,8 @@ fn kcform_at(
         .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret)
         .env("KCFORM_NOW", "")
         .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .stdin(Stdio::null())
         .output()
