@@ -1,4 +1,4 @@
-//! Exit codes (SPEC §6), and the one place that maps an error to its code.
+//! Exit codes (docs/design.md#exit-codes), and the one place that maps an error to its code.
 
 /// Success (and, with `--detailed-exitcode`, no changes).
 pub const SUCCESS: i32 = 0;

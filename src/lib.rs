@@ -1,8 +1,9 @@
 //! kcform: KakaoCloud IAM as code. The flow runs one way: `config` (TOML → [`model::Desired`])
 //! → `plan` (pure diff → one `Plan`) → `graph` (the order of its operations) → `render` →
-//! `apply`; `state` keeps what kcform remembers between runs (backend, lock, records,
-//! journal). Only `apply`, `cloud` and `state` do network I/O; `emulator` is the built-in
-//! reference IAM server. No module uses one that uses it back (`tests/module_graph.rs`).
+//! `apply`; `state` keeps what kcform remembers between runs (backends, lock, records,
+//! journal). Network I/O: `cloud` (IAM), `state` (its S3 backend) and `emulator` (the built-in
+//! reference IAM server); see docs/design.md#io. No module uses one that uses it back
+//! (`tests/module_graph.rs`).
 
 pub mod address;
 pub mod apply;
@@ -11,7 +12,9 @@ pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod duration;
 pub mod emulator;
+pub mod endpoint;
 pub mod exit;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -20,6 +23,7 @@ pub mod import;
 pub mod limits;
 pub mod live;
 pub mod model;
+pub mod parallel;
 pub mod permissions;
 pub mod placeholders;
 pub mod plan;

@@ -1,4 +1,4 @@
-//! KakaoCloud's IAM roles (SPEC §1), shared by the emulator, which grants and enforces them,
+//! KakaoCloud's IAM roles (docs/design.md#roles), shared by the emulator, which enforces them,
 //! and by `permissions`, which reads them from a token to check a plan before apply.
 
 use serde::{Deserialize, Serialize};

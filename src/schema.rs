@@ -23,7 +23,8 @@ const NAME_PATTERN: &str = "^[a-z]([a-z0-9-]*[a-z0-9])?$";
 const KEY_NAME_PATTERN: &str = "^[a-z](-?[a-z0-9])*$";
 /// `max_age`: a positive whole number and `h`, `d` or `w`.
 const MAX_AGE_PATTERN: &str = "^0*[1-9][0-9]*[hdw]$";
-/// `provider.endpoint`: `emulator`, an `https://` URL, or `http://` to a loopback address.
+/// `provider.endpoint`: `emulator`, an `https://` URL, or `http://` to a loopback address — an
+/// editor's approximation of the rule of `crate::endpoint`, which decides.
 const ENDPOINT_PATTERN: &str = r"^(emulator|[Hh][Tt][Tt][Pp][Ss]://[^\s/@?#]+(/[^\s?#]*)?|[Hh][Tt][Tt][Pp]://([Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|127(\.[0-9]{1,3}){3}|\[::1\])(:[0-9]+)?(/[^\s?#]*)?)$";
 /// `lock.backend`: `local` or `s3://bucket/prefix`.
 const LOCK_BACKEND_PATTERN: &str = r"^(local|s3://[A-Za-z0-9._-]+(/\S*)?)$";

@@ -1,6 +1,6 @@
 //! Settings: the command line and the environment turned into plain values before any work
 //! starts (colors, credentials, endpoint override, the clock). Commands never read clap
-//! structs or environment variables themselves.
+//! structs themselves; what else reads the environment is in docs/design.md#environment.
 
 use std::io::IsTerminal as _;
 

@@ -812,7 +812,7 @@ fn limit_share(result: &CaseResult, rate: u32, refused: u64, paused_ms: u64) -> 
     accepted * 1000.0 / allowed_ms / f64::from(rate.max(1))
 }
 
-/// Options from the environment (`KCFORM_BENCH_*`, see README), with these defaults.
+/// Options from the environment (`KCFORM_BENCH_*`, see docs/scale.md), with these defaults.
 pub fn options_from_env(kcform: PathBuf) -> Result<Options, BenchError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let number = |name: &str, default: u64| -> Result<u64, BenchError> {

@@ -1,6 +1,6 @@
 //! The IAM HTTP client (reqwest): Keystone token issue and reuse, bounded concurrency, paged
-//! listings, and one typed method per API call. The only other module that does network I/O is
-//! `apply`, and it does so through this client.
+//! listings, and one typed method per API call. Everything that calls the IAM API does so
+//! through this client; `state` (S3) and `emulator` do other network I/O (docs/design.md#io).
 
 mod agents;
 mod error;
@@ -9,7 +9,6 @@ mod read;
 pub mod retry;
 pub mod routes;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -111,38 +110,19 @@ pub struct CreatedKey {
     pub unread: Option<String>,
 }
 
-/// Checks an endpoint: `https://`, or `http://` on a loopback address only.
+/// Checks an endpoint by the rule of [`crate::endpoint`] and gives its base URL (without a
+/// trailing `/identity/v3` or `/identity`).
 pub fn check_endpoint(endpoint: &str) -> Result<String, CloudError> {
-    let refuse = |reason: &str| CloudError::Endpoint {
+    let base = crate::endpoint::parse(endpoint).map_err(|e| CloudError::Endpoint {
         endpoint: endpoint.to_string(),
-        reason: reason.to_string(),
-    };
-    let url = reqwest::Url::parse(endpoint).map_err(|e| refuse(&format!("not a URL: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(domain)) => domain == "localhost",
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                None => false,
-            };
-            if !loopback {
-                return Err(refuse(
-                    "plain http:// is refused except on a loopback address; use https://",
-                ));
-            }
-        }
-        other => {
-            return Err(refuse(&format!(
-                "scheme `{other}` is not supported; use https://"
-            )));
-        }
-    }
-    let base = endpoint.trim_end_matches('/');
+        reason: e.to_string(),
+    })?;
+    // The routes begin with `/identity/v3`: an endpoint given as Keystone's address
+    // (`…/identity`) or as an OpenStack `auth_url` (`…/identity/v3`) means its host.
     Ok(base
         .strip_suffix("/identity/v3")
-        .unwrap_or(base)
+        .or_else(|| base.strip_suffix("/identity"))
+        .unwrap_or(&base)
         .to_string())
 }
 
@@ -1182,6 +1162,28 @@ mod tests {
             "{problem}"
         );
         assert!(problem.starts_with("invalid type: string \"…"), "{problem}");
+    }
+
+    #[test]
+    fn an_endpoint_may_name_the_identity_service_or_its_v3() {
+        for endpoint in [
+            "https://iam.example.com",
+            "https://iam.example.com/",
+            "https://iam.example.com/identity",
+            "https://iam.example.com/identity/",
+            "https://iam.example.com/identity/v3",
+            "https://iam.example.com/identity/v3/",
+        ] {
+            assert_eq!(
+                check_endpoint(endpoint).unwrap(),
+                "https://iam.example.com",
+                "{endpoint}"
+            );
+        }
+        assert_eq!(
+            check_endpoint("https://proxy.example.com/kc/identity/v3").unwrap(),
+            "https://proxy.example.com/kc"
+        );
     }
 
     #[test]

@@ -151,20 +151,29 @@ pub enum TuningError {
     Attempts(String),
 }
 
-/// Parses a duration written as a whole number and a unit (`ms`, `s`, `m`, `h`), e.g. `30s`.
+/// The units a timeout may be written in: `ms`, `s`, `m`, `h`, e.g. `30s`.
+const TIMEOUT_UNITS: [crate::duration::Unit; 4] = [
+    crate::duration::Unit {
+        suffix: "ms",
+        length: Duration::from_millis(1),
+    },
+    crate::duration::Unit {
+        suffix: "s",
+        length: Duration::from_secs(1),
+    },
+    crate::duration::Unit {
+        suffix: "m",
+        length: Duration::from_secs(60),
+    },
+    crate::duration::Unit {
+        suffix: "h",
+        length: Duration::from_secs(3600),
+    },
+];
+
+/// Parses a timeout written as a whole number and a unit (`ms`, `s`, `m`, `h`), e.g. `30s`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.checked_mul(60)?),
-        "h" => Duration::from_secs(n.checked_mul(3600)?),
-        _ => return None,
-    };
-    Some(duration)
+    crate::duration::parse(text, &TIMEOUT_UNITS).ok()
 }
 
 /// The request timeout and retry policy from [`TIMEOUT_ENV`] and [`ATTEMPTS_ENV`], on top of

@@ -74,42 +74,23 @@ impl std::fmt::Display for Diagnostic {
 pub(crate) struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    lines: super::line_index::LineIndex,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        SourceFile {
-            path,
-            text,
-            line_starts,
-        }
+        let lines = super::line_index::LineIndex::new(&text);
+        SourceFile { path, text, lines }
     }
 
     /// 0-based line index holding byte `offset`.
     fn line_index(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        }
+        self.lines.line_of(offset)
     }
 
     /// Byte range of line `index` without its line ending.
     fn line_range(&self, index: usize) -> Range<usize> {
-        let start = self.line_starts[index];
-        let end = self
-            .line_starts
-            .get(index + 1)
-            .map_or(self.text.len(), |next| next - 1);
-        let line = &self.text[start..end];
-        start..start + line.strip_suffix('\r').unwrap_or(line).len()
+        self.lines.range(&self.text, index)
     }
 
     /// Clamps `offset` into the text and back onto a character boundary.

@@ -5,10 +5,26 @@
 //! "six minutes" to others, and a key whose maximum age is minutes would be replaced on every
 //! apply. Months and years are refused because their length varies.
 
+use std::time::Duration;
+
+use crate::duration::{DurationProblem, Unit, parse};
 use crate::model::MaxAge;
 
-const HOUR: i64 = 60 * 60;
-const UNITS: [(char, i64); 3] = [('h', HOUR), ('d', 24 * HOUR), ('w', 7 * 24 * HOUR)];
+const HOUR: u64 = 60 * 60;
+const UNITS: [Unit; 3] = [
+    Unit {
+        suffix: "h",
+        length: Duration::from_secs(HOUR),
+    },
+    Unit {
+        suffix: "d",
+        length: Duration::from_secs(24 * HOUR),
+    },
+    Unit {
+        suffix: "w",
+        length: Duration::from_secs(7 * 24 * HOUR),
+    },
+];
 
 /// Why a `max_age` is invalid, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,71 +54,71 @@ fn unit_of_word(word: &str) -> Option<char> {
 
 /// Parses a `max_age` value.
 pub(crate) fn parse_max_age(text: &str) -> Result<MaxAge, DurationError> {
-    if text.is_empty() {
-        return Err(invalid(text, "it is empty"));
-    }
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(digits_end);
-    if digits.is_empty() {
+    // Spaces are not part of a `max_age`: `" 90d"` is refused, not trimmed.
+    if text.trim() != text {
         return Err(invalid(text, "expected a number followed by a unit"));
     }
-    if unit.is_empty() {
-        return Err(DurationError {
-            message: format!(
-                "invalid `max_age` `{text}`: a number needs a unit, `h` (hours), `d` (days) or \
-                 `w` (weeks)"
-            ),
-            help: format!(
-                "e.g. `max_age = \"{digits}d\"` for {digits} days, or `\"{digits}h\"` for {digits} hours"
-            ),
-        });
-    }
-    let Some(&(_, unit_seconds)) = UNITS
-        .iter()
-        .find(|(u, _)| unit.len() == 1 && unit.starts_with(*u))
-    else {
-        if unit.starts_with(['.', ',']) {
-            return Err(invalid(text, "the number must be whole"));
-        }
-        if let Some(letter) = unit_of_word(unit.trim()) {
-            let mut error = invalid(
-                text,
-                "the unit is one letter, `h`, `d` or `w`, right after the number",
-            );
-            error.help = format!("write `{digits}{letter}`");
-            return Err(error);
-        }
-        let mut chars = unit.chars();
-        let (Some(letter), None) = (chars.next(), chars.next()) else {
+    let length = match parse(text, &UNITS) {
+        Ok(length) => length,
+        Err(DurationProblem::Empty) => return Err(invalid(text, "it is empty")),
+        Err(DurationProblem::NoNumber) => {
             return Err(invalid(text, "expected a number followed by a unit"));
-        };
-        let mut error = invalid(text, &format!("unknown unit `{letter}`"));
-        let days_per_unit = match letter {
-            'm' | 'M' => Some(30),
-            'y' | 'Y' => Some(365),
-            _ => None,
-        };
-        if let Some(days) = days_per_unit.and_then(|d| digits.parse::<u64>().ok()?.checked_mul(d)) {
-            error.help = format!(
-                "months and years are not accepted (`m` could mean minutes or months); write days, e.g. `{days}d`"
-            );
         }
-        return Err(error);
+        Err(DurationProblem::NoUnit { digits }) => {
+            return Err(DurationError {
+                message: format!(
+                    "invalid `max_age` `{text}`: a number needs a unit, `h` (hours), `d` (days) \
+                     or `w` (weeks)"
+                ),
+                help: format!(
+                    "e.g. `max_age = \"{digits}d\"` for {digits} days, or `\"{digits}h\"` for {digits} hours"
+                ),
+            });
+        }
+        Err(DurationProblem::UnknownUnit { digits, unit }) => {
+            return Err(unknown_unit(text, digits, unit));
+        }
+        Err(DurationProblem::TooLarge) => return Err(invalid(text, "the number is too large")),
     };
-    let seconds = digits
-        .parse::<i64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit_seconds));
-    match seconds {
-        None => Err(invalid(text, "the number is too large")),
-        Some(0) => Err(invalid(text, "it must be greater than zero")),
-        Some(seconds) => Ok(MaxAge {
+    match i64::try_from(length.as_secs()) {
+        Err(_) => Err(invalid(text, "the number is too large")),
+        Ok(0) => Err(invalid(text, "it must be greater than zero")),
+        Ok(seconds) => Ok(MaxAge {
             text: text.to_string(),
             seconds,
         }),
     }
+}
+
+/// The message for a unit `max_age` does not take: a fraction, a unit word, months or years.
+fn unknown_unit(text: &str, digits: &str, unit: &str) -> DurationError {
+    if unit.starts_with(['.', ',']) {
+        return invalid(text, "the number must be whole");
+    }
+    if let Some(letter) = unit_of_word(unit.trim()) {
+        let mut error = invalid(
+            text,
+            "the unit is one letter, `h`, `d` or `w`, right after the number",
+        );
+        error.help = format!("write `{digits}{letter}`");
+        return error;
+    }
+    let mut chars = unit.chars();
+    let (Some(letter), None) = (chars.next(), chars.next()) else {
+        return invalid(text, "expected a number followed by a unit");
+    };
+    let mut error = invalid(text, &format!("unknown unit `{letter}`"));
+    let days_per_unit = match letter {
+        'm' | 'M' => Some(30),
+        'y' | 'Y' => Some(365),
+        _ => None,
+    };
+    if let Some(days) = days_per_unit.and_then(|d| digits.parse::<u64>().ok()?.checked_mul(d)) {
+        error.help = format!(
+            "months and years are not accepted (`m` could mean minutes or months); write days, e.g. `{days}d`"
+        );
+    }
+    error
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Configuration: reads a `.toml` file or a directory of them, merges them, and checks every
-//! rule of SPEC §1–§2 offline, producing a [`crate::model::Desired`] or every error at once,
+//! rule (docs/design.md#configuration) offline, giving a [`crate::model::Desired`] or all errors,
 //! each located `file:line:column` and rendered like cargo.
 //!
 //! Pipeline: `load` (files) → `syntax` (spanned TOML, syntax errors) → `parse` (schema, types,
@@ -34,6 +34,7 @@
 
 mod diagnostic;
 mod duration;
+mod line_index;
 mod load;
 mod merge;
 mod parse;
@@ -166,29 +167,15 @@ fn parse_files(sources: &[SourceFile]) -> Vec<(Option<parse::FileDecls>, Vec<Pro
         });
         (decls, problems)
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if sources.len() < 2 || threads < 2 {
-        return sources.iter().enumerate().map(|(i, s)| one(i, s)).collect();
-    }
-    let chunk = sources.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = sources
-            .chunks(chunk)
+    crate::parallel::chunks(sources, 1, |first, part| {
+        part.iter()
             .enumerate()
-            .map(|(n, part)| {
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, source)| one(n * chunk + i, source))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("parsing a file does not panic"))
-            .collect()
+            .map(|(i, source)| one(first + i, source))
+            .collect::<Vec<_>>()
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// `sha256:<hex>` over each file's name (not its directory, so a checkout elsewhere digests

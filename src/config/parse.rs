@@ -1,4 +1,4 @@
-//! One file's spanned TOML tree → its declarations ([`FileDecls`]): the schema of SPEC §2, value
+//! One file's spanned TOML tree → its declarations ([`FileDecls`]): docs/design.md#schema, value
 //! types, unknown keys (with suggestions), name and length rules and per-value rules. Every
 //! problem is recorded with its location and the walk goes on, so that all of them are reported.
 //! Merging files together is `merge`'s job.

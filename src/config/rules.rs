@@ -2,8 +2,6 @@
 //! configuration (service-account and key counts, keys of inactive service accounts). Name and
 //! length rules come from `crate::limits`; this module only words them for configuration.
 
-use std::net::{IpAddr, Ipv6Addr};
-
 use crate::limits::{MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT, MAX_SERVICE_ACCOUNTS_PER_PROJECT};
 use crate::model::{Endpoint, LockBackend, Status};
 
@@ -26,102 +24,37 @@ fn reject(message: String, help: Option<&str>) -> Rejection {
     }
 }
 
-/// `provider.endpoint`: `"emulator"`, an `https://` URL, or an `http://` URL whose host is a
-/// loopback address (`localhost`, `127.0.0.0/8`, `[::1]`). Trailing `/` are dropped so that
-/// API paths can be appended.
+/// `provider.endpoint`: `"emulator"`, or a URL by the one rule of [`crate::endpoint`]
+/// (`https://`, or `http://` to a loopback address), normalized so that API paths can be
+/// appended.
 pub(crate) fn endpoint(text: &str) -> Result<Endpoint, Rejection> {
+    use crate::endpoint::EndpointError;
     if text == "emulator" {
         return Ok(Endpoint::Emulator);
     }
     let url_help = Some("use `\"emulator\"` or a URL such as `\"https://iam.kakaocloud.com\"`");
-    let (scheme, rest) = match text.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => {
-            return Err(reject(
-                format!("endpoint `{text}` is neither `emulator` nor a URL"),
+    let shown = text.escape_debug();
+    crate::endpoint::parse(text)
+        .map(Endpoint::Url)
+        .map_err(|error| match error {
+            EndpointError::NotUrl => reject(
+                format!("endpoint `{shown}` is neither `emulator` nor a URL"),
                 url_help,
-            ));
-        }
-    };
-    if scheme != "https" && scheme != "http" {
-        return Err(reject(
-            format!(
-                "endpoint `{text}` uses the scheme `{scheme}`; only `https` (or `http` to a loopback address) is allowed"
             ),
-            url_help,
-        ));
-    }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(reject(
-            format!("endpoint `{}` contains whitespace", text.escape_debug()),
-            url_help,
-        ));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(reject(
-            format!("endpoint `{text}` contains credentials"),
-            Some(
-                "credentials never live in configuration; set KAKAOCLOUD_APPLICATION_CREDENTIAL_ID and KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+            EndpointError::Credentials => reject(
+                format!("endpoint `{shown}` contains credentials"),
+                Some(
+                    "credentials never live in configuration; set KAKAOCLOUD_APPLICATION_CREDENTIAL_ID and KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+                ),
             ),
-        ));
-    }
-    if rest[authority.len()..].contains(['?', '#']) {
-        return Err(reject(
-            format!("endpoint `{text}` has a query or fragment; give the base URL only"),
-            url_help,
-        ));
-    }
-    let (host, port) = split_host_port(authority)
-        .ok_or_else(|| reject(format!("endpoint `{text}` has no valid host"), url_help))?;
-    if let Some(port) = port
-        && port.parse::<u16>().map_or(true, |p| p == 0)
-    {
-        return Err(reject(
-            format!("endpoint `{text}` has an invalid port `{port}`"),
-            url_help,
-        ));
-    }
-    if scheme == "http" && !is_loopback(host) {
-        return Err(reject(
-            format!("endpoint `{text}` uses plain `http` to a host that is not a loopback address"),
-            Some(
-                "tokens and secrets would cross the network unencrypted; use `https://` (plain `http://` is accepted only for localhost, 127.0.0.0/8 and [::1])",
+            EndpointError::PlainHttp => reject(
+                format!("endpoint `{shown}` {error}"),
+                Some(
+                    "tokens and secrets would cross the network unencrypted; use `https://` (plain `http://` is accepted only for localhost, 127.0.0.0/8 and [::1])",
+                ),
             ),
-        ));
-    }
-    Ok(Endpoint::Url(format!(
-        "{scheme}://{}",
-        rest.trim_end_matches('/')
-    )))
-}
-
-/// Splits `host[:port]` / `[v6][:port]`; `None` when the host is empty or malformed.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        host.parse::<Ipv6Addr>().ok()?;
-        match after {
-            "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':')?)),
-        }
-    } else {
-        match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    let valid = !host.is_empty()
-        && (host.contains(':')
-            || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
-    valid.then_some((host, port))
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            other => reject(format!("endpoint `{shown}` {other}"), url_help),
+        })
 }
 
 /// `lock.backend`: `"local"` or `"s3://bucket/prefix"` (bucket required, prefix optional).

@@ -336,33 +336,26 @@ fn key_path(line: &str) -> Option<String> {
     (found && !out.is_empty()).then_some(out)
 }
 
-/// Line lookup for one text.
+/// Line lookup for one text (see [`super::line_index::LineIndex`]).
 struct Lines<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    index: super::line_index::LineIndex,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { text, starts }
-    }
-
-    fn index_of(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
+        Lines {
+            text,
+            index: super::line_index::LineIndex::new(text),
         }
     }
 
+    fn index_of(&self, offset: usize) -> usize {
+        self.index.line_of(offset)
+    }
+
     fn range(&self, line: usize) -> Range<usize> {
-        let start = self.starts[line];
-        let end = self
-            .starts
-            .get(line + 1)
-            .map_or(self.text.len(), |next| next - 1);
-        start..end
+        self.index.range(self.text, line)
     }
 
     fn text(&self, line: usize) -> &'a str {

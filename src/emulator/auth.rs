@@ -1,6 +1,6 @@
 //! Authentication and authorization: issuing Keystone tokens from access keys, the
 //! [`Caller`] extractor that turns `X-Auth-Token` into the acting user (401 otherwise), and
-//! the SPEC §1 permission matrix as `require_*` checks that answer 403 naming the missing
+//! the docs/design.md#roles matrix as `require_*` checks that answer 403 naming the missing
 //! permission.
 
 use std::borrow::Cow;
@@ -179,7 +179,7 @@ impl Caller {
     }
 
     /// 403 if the caller acts through a service account's key: such a token cannot add or
-    /// delete keys, create service accounts, or delete service accounts (SPEC §1).
+    /// delete keys, create service accounts, or delete service accounts (docs/design.md#roles).
     pub fn forbid_service_account_token(&self, action: &str) -> ApiResult<()> {
         if self.is_service_account() {
             return Err(ApiError::forbidden(format!(
@@ -404,7 +404,7 @@ fn token_body(
     let (roles, project_roles) = user_roles(data, user);
     let org = &data.organization;
     let project = Some(token_scope(data, user));
-    // A service account's Keystone user name is its identity (SPEC §1), which is what tells
+    // A service account's Keystone user name is its identity (docs/design.md#roles), which tells
     // its tokens from a person's: never the presence of `project`.
     let user_name = match &user.kind {
         UserKind::ServiceAccount { project_id, .. } => {

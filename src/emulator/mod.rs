@@ -1,5 +1,5 @@
 //! The built-in emulator: a reference KakaoCloud IAM server (axum) implementing `docs/api.md`
-//! and enforcing every SPEC §1 rule. This file is the public face: [`start`] (a standalone
+//! and enforcing the rules of docs/design.md#model. Its public face: [`start`] (a standalone
 //! server on any address), [`start_embedded`] (for `endpoint = "emulator"`), the
 //! [`RunningEmulator`] handle, [`EmulatorState`] and [`router`] for tests that mount the
 //! router themselves.

@@ -2,7 +2,7 @@
 //! and roles (`roles`, the kcform extension `project_roles`) give an [`Authority`]. A service
 //! account's token is told from a person's by its user's name, the service account's identity
 //! `{name}-{project id}@kc.serviceaccount.com` — never by `project`, which every token issued
-//! from an application credential carries, a person's too; it checks SPEC §1's permission matrix for
+//! from an application credential carries, a person's too. It checks docs/design.md#roles for
 //! every change of a plan ([`Authority::check_plan`]) and whether the declared projects can be
 //! read at all ([`Authority::check_readable`]), so that `plan` can mark what the credential
 //! cannot do and `apply` can refuse before it changes anything.
@@ -22,7 +22,7 @@ use crate::wire;
 
 pub use crate::roles::{OrgRole, ProjectRole};
 
-/// The kinds of calls the SPEC §1 matrix distinguishes.
+/// The kinds of calls the docs/design.md#roles matrix distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operation {
     /// See a project (list, get).
@@ -80,7 +80,7 @@ impl Operation {
     }
 
     /// The operations a service account's own token can never perform, whatever its role
-    /// (SPEC §1: it cannot add access keys, delete the service account, delete access keys,
+    /// (docs/design.md#roles: it cannot add keys, delete the service account, delete keys,
     /// create service accounts, or delete other service accounts or their keys).
     fn barred_for_service_accounts(self) -> bool {
         matches!(
@@ -112,7 +112,7 @@ impl Operation {
 const SERVICE_ACCOUNT_DOMAIN: &str = "kc.serviceaccount.com";
 
 /// `(name, project id)` when `user` is a service account's identity,
-/// `{name}-{32-hex project id}@kc.serviceaccount.com` (SPEC §1). A service agent's
+/// `{name}-{32-hex project id}@kc.serviceaccount.com` (docs/design.md#roles). A service agent's
 /// `{project id}@{service}.kc.serviceaccount.com` and any person's name are not.
 pub fn service_account_identity(user: &str) -> Option<(&str, &str)> {
     let (local, domain) = user.rsplit_once('@')?;

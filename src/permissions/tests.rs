@@ -1,4 +1,4 @@
-//! Unit tests of the pure permission checks: reading roles out of tokens, the SPEC §1 matrix
+//! Unit tests of the pure permission checks: roles read from tokens, the docs/design.md#roles matrix
 //! for every role and operation kind, plan checks, the read check and the texts.
 
 use serde_json::json;

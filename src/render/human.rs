@@ -214,23 +214,7 @@ pub fn change_blocks(changes: &[Change], palette: &Palette) -> String {
         }
         out
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(changes.len() / PER_THREAD)
-        .max(1);
-    if threads == 1 {
-        return blocks(changes);
-    }
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = changes
-            .chunks(changes.len().div_ceil(threads))
-            .map(|part| scope.spawn(move || blocks(part)))
-            .collect();
-        parts
-            .into_iter()
-            .map(|part| part.join().expect("rendering a change does not panic"))
-            .collect()
-    })
+    crate::parallel::chunks(changes, PER_THREAD, |_, part| blocks(part)).concat()
 }
 
 fn render_change(change: &Change, palette: &Palette) -> String {

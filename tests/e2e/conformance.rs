@@ -20,6 +20,11 @@
 //! and deletes its credentials, as Keystone allows only a user itself to), a second such user,
 //! and the bootstrap admin. Emulator: a service account `principal` (key `ci`) and a second one
 //! in a project, and an Org Admin person from `POST /_emulator/users` who manages their keys.
+//!
+//! People's tokens are compared too (`token.person-*`, `token.org-admin-*`): on Keystone, the
+//! application credentials of a user with role `member` and of a user with role `admin` on
+//! project `admin`; on the emulator, the keys of a person with a project role and of the Org
+//! Admin person (every token carries `project`, a person's as a service account's).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -79,6 +84,13 @@ struct Side {
     other: String,
     /// The second principal's key.
     other_key: Cred,
+    /// A person with a role in one project (Keystone: `member` of `admin`), and its key.
+    person: String,
+    person_key: Cred,
+    /// A person who administers everything (Keystone: `admin` of `admin`; the emulator's Org
+    /// Admin), and its key.
+    org_admin: String,
+    org_admin_key: Cred,
 }
 
 /// A request body.
@@ -530,6 +542,34 @@ async fn script(side: &Side) -> Vec<(String, Seen)> {
     );
     case!("token.put", Req::new(Method::PUT, tokens).json(json!({})));
 
+    // People's keys: a person's token carries `project` as a service account's does.
+    for (prefix, user, key) in [
+        ("token.person", &side.person, &side.person_key),
+        ("token.org-admin", &side.org_admin, &side.org_admin_key),
+    ] {
+        case!(
+            format!("{prefix}-issue-by-id"),
+            Req::post(tokens, auth_by_id(&key.id, &key.secret))
+        );
+        case!(
+            format!("{prefix}-issue-by-name"),
+            Req::post(tokens, auth_by_name(&key.name, &key.secret, user))
+        );
+        let theirs = side.token_of(key).await;
+        case!(
+            format!("{prefix}-validate-own"),
+            Req::get(tokens).token(&theirs).subject(&theirs)
+        );
+        case!(
+            format!("{prefix}-validated-by-admin"),
+            Req::get(tokens).token(&side.admin).subject(&theirs)
+        );
+        case!(
+            format!("{prefix}-wrong-secret"),
+            Req::post(tokens, auth_by_id(&key.id, "not-the-secret"))
+        );
+    }
+
     // Validation and revocation.
     let subject = side.token_of(&side.key).await;
     case!(
@@ -780,6 +820,20 @@ async fn keystone_side(keystone: KeystoneServer, http: reqwest::Client) -> Side 
     let other_key = keystone
         .create_app_cred(&other_manager, &other.id, "ci")
         .await;
+    let mut people = Vec::new();
+    for (prefix, role) in [
+        ("kcform-conformance-person", "member"),
+        ("kcform-conformance-lead", "admin"),
+    ] {
+        let user = keystone.create_user(&admin, prefix, &project, role).await;
+        let password_token = keystone.user_token(&user).await;
+        let key = keystone
+            .create_app_cred(&password_token, &user.id, "ci")
+            .await;
+        people.push((user.id, key));
+    }
+    let (org_admin, org_admin_key) = people.pop().unwrap();
+    let (person, person_key) = people.pop().unwrap();
     let cred = |c: keystone_server::KeystoneAppCred| Cred {
         id: c.id,
         name: c.name,
@@ -795,6 +849,10 @@ async fn keystone_side(keystone: KeystoneServer, http: reqwest::Client) -> Side 
         key: cred(key),
         other: other.id,
         other_key: cred(other_key),
+        person,
+        person_key: cred(person_key),
+        org_admin,
+        org_admin_key: cred(org_admin_key),
     }
 }
 
@@ -814,6 +872,7 @@ async fn emulator_side(http: reqwest::Client) -> Side {
         .expect("the emulator answers");
     assert_eq!(person.status().as_u16(), 201, "the Org Admin person");
     let person: Value = person.json().await.expect("JSON");
+    let org_admin = person["user_id"].as_str().unwrap().to_string();
     let person_key = Cred {
         id: person["access_key"]["id"].as_str().unwrap().to_string(),
         name: "default".to_string(),
@@ -877,6 +936,21 @@ async fn emulator_side(http: reqwest::Client) -> Side {
     }
     let (other, other_key) = principals.pop().unwrap();
     let (principal, key) = principals.pop().unwrap();
+    // A person with a role in that project only (its key is bound to it).
+    let member = http
+        .post(format!("{}/_emulator/users", running.base_url()))
+        .json(&json!({"name": "conformance-member",
+            "project_roles": {"conformance": "project-member"}}))
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert_eq!(member.status().as_u16(), 201, "the project member person");
+    let member: Value = member.json().await.expect("JSON");
+    let member_key = Cred {
+        id: member["access_key"]["id"].as_str().unwrap().to_string(),
+        name: "default".to_string(),
+        secret: member["access_key"]["secret"].as_str().unwrap().to_string(),
+    };
     Side {
         server: Server::Emulator {
             _running: running,
@@ -890,6 +964,10 @@ async fn emulator_side(http: reqwest::Client) -> Side {
         key,
         other,
         other_key,
+        person: member["user_id"].as_str().unwrap().to_string(),
+        person_key: member_key,
+        org_admin,
+        org_admin_key: person_key,
     }
 }
 

@@ -14,6 +14,7 @@ mod examples;
 mod keys;
 mod keystone;
 mod keystone_answers;
+mod keystone_client;
 mod keystone_server;
 mod lifecycle;
 mod locks;

@@ -1,4 +1,4 @@
-//! The SPEC §1 permission matrix, one test per role per operation kind: each test starts an
+//! The docs/design.md#roles matrix, one test per role per operation kind: each test starts an
 //! emulator, performs one call as one kind of credential and checks that it is allowed or
 //! refused (403 with a Keystone body naming the missing permission, and no change to the
 //! data) exactly as the matrix says. Each test also checks that kcform's own pre-apply

@@ -1,4 +1,4 @@
-//! The SPEC §1 permission matrix: Org Reader, Project Admin/Member/Reader, and a service
+//! The docs/design.md#roles matrix: Org Reader, Project Admin/Member/Reader, and a service
 //! account's own token (Project Member plus extra restrictions); `POST /_emulator/users`.
 
 use reqwest::Method;

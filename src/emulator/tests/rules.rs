@@ -1,4 +1,4 @@
-//! SPEC §1 rules that need the emulator's control routes: the organization's payment method
+//! docs/design.md#model rules needing the control routes: the organization's payment method
 //! switched at run time (and persisted), and the 403 bodies of service agents and of
 //! service-account tokens naming the permission they lack.
 
