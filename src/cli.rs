@@ -94,9 +94,8 @@ pub struct ImportArgs {
     /// `ignore` (repeatable).
     #[arg(long = "ignore", value_name = "GLOB")]
     pub ignore: Vec<String>,
-    /// The IAM endpoint, `emulator` or a URL (overrides KCFORM_ENDPOINT and
-    /// `provider.endpoint`).
-    #[arg(long, value_name = "URL")]
+    /// The IAM endpoint, `emulator` or a URL (overrides `provider.endpoint`).
+    #[arg(long, value_name = "URL", env = crate::env::ENDPOINT)]
     pub endpoint: Option<String>,
 }
 

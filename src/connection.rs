@@ -32,9 +32,6 @@ pub enum ConnectionError {
     /// The endpoint is unusable.
     #[error(transparent)]
     Cloud(#[from] CloudError),
-    /// `KCFORM_HTTP_TIMEOUT` or `KCFORM_HTTP_ATTEMPTS` is invalid.
-    #[error(transparent)]
-    Tuning(#[from] crate::cloud::retry::TuningError),
 }
 
 impl Connection {
@@ -51,7 +48,7 @@ impl Connection {
         };
         let options = ClientOptions {
             parallelism,
-            ..ClientOptions::from_env()?
+            ..ClientOptions::tuned(settings.http_timeout, settings.http_attempts)
         };
         match endpoint {
             Endpoint::Emulator => {
@@ -84,7 +81,7 @@ impl Connection {
             Some(url) if url != "emulator" => {
                 let options = ClientOptions {
                     parallelism,
-                    ..ClientOptions::from_env()?
+                    ..ClientOptions::tuned(settings.http_timeout, settings.http_attempts)
                 };
                 Connection::to_url(url, settings, &options).map(Some)
             }

@@ -15,6 +15,7 @@ pub mod connection;
 pub mod duration;
 pub mod emulator;
 pub mod endpoint;
+pub mod env;
 pub mod exit;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -1,6 +1,8 @@
 //! Settings: the command line and the environment turned into plain values before any work
-//! starts (colors, credentials, endpoint override, the clock). Commands never read clap
-//! structs themselves; what else reads the environment is in docs/design.md#environment.
+//! starts (colors, credentials, endpoint override, the clock, HTTP tuning, the state backends'
+//! user, host and S3 endpoint). This is the only place that reads the environment; the
+//! variables are the table of [`crate::env`] (docs/design.md#environment). Commands never read
+//! clap structs themselves.
 
 use std::io::IsTerminal as _;
 
@@ -9,19 +11,10 @@ use time::OffsetDateTime;
 use crate::cloud::Credential;
 use crate::secret::Secret;
 
-/// Environment variable of the access key ID (the official Terraform provider's name).
-pub const CREDENTIAL_ID_ENV: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID";
-/// Environment variable of the access key secret.
-pub const CREDENTIAL_SECRET_ENV: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET";
-/// Overrides `provider.endpoint`.
-pub const ENDPOINT_ENV: &str = "KCFORM_ENDPOINT";
-/// GitHub Actions' job summary file.
-pub const STEP_SUMMARY_ENV: &str = "GITHUB_STEP_SUMMARY";
-/// Pins the clock (RFC 3339) so `max_age` can be tested.
-pub const NOW_ENV: &str = "KCFORM_NOW";
-
-/// Variables that say kcform runs under CI.
-pub const CI_ENVS: [&str; 2] = ["CI", "GITHUB_ACTIONS"];
+pub use crate::env::{
+    CREDENTIAL_ID as CREDENTIAL_ID_ENV, CREDENTIAL_SECRET as CREDENTIAL_SECRET_ENV,
+    ENDPOINT as ENDPOINT_ENV, NOW as NOW_ENV,
+};
 
 /// Settings shared by every command.
 #[derive(Debug, Clone)]
@@ -43,6 +36,12 @@ pub struct GlobalSettings {
     /// Running under CI (`CI=true` or `GITHUB_ACTIONS=true`), where a runner's files do not
     /// outlive the run.
     pub in_ci: bool,
+    /// `KCFORM_HTTP_TIMEOUT`: the timeout of one request, when set.
+    pub http_timeout: Option<std::time::Duration>,
+    /// `KCFORM_HTTP_ATTEMPTS`: attempts per call, when set.
+    pub http_attempts: Option<u32>,
+    /// What the state backends need: the lock holder's user and host, the S3 endpoint.
+    pub state: crate::state::StateSettings,
 }
 
 /// Why the environment cannot be used.
@@ -63,13 +62,17 @@ pub enum SettingsError {
         "`{NOW_ENV}` is `{0}`, which is not an RFC 3339 time\nhint: e.g. `{NOW_ENV}=2026-11-27T10:00:00Z`, or unset it to use the real clock"
     )]
     BadNow(String),
+    /// `KCFORM_HTTP_TIMEOUT` or `KCFORM_HTTP_ATTEMPTS` is invalid.
+    #[error(transparent)]
+    Tuning(#[from] crate::cloud::retry::TuningError),
 }
 
 impl GlobalSettings {
     /// Reads the environment.
     pub fn from_env(no_color: bool) -> Result<GlobalSettings, SettingsError> {
-        let color_allowed = !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        use crate::env;
+        let color_allowed = !no_color && env::get(env::NO_COLOR).is_none();
+        let var = env::get;
         let credential = match (var(CREDENTIAL_ID_ENV), var(CREDENTIAL_SECRET_ENV)) {
             (Some(id), Some(secret)) => Some(Credential {
                 id,
@@ -103,10 +106,31 @@ impl GlobalSettings {
             endpoint_override: var(ENDPOINT_ENV),
             now,
             interactive: std::io::stdin().is_terminal(),
-            step_summary: var(STEP_SUMMARY_ENV).map(std::path::PathBuf::from),
-            in_ci: CI_ENVS
+            step_summary: var(env::STEP_SUMMARY).map(std::path::PathBuf::from),
+            in_ci: [env::CI, env::GITHUB_ACTIONS]
                 .iter()
                 .any(|name| var(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))),
+            http_timeout: var(env::HTTP_TIMEOUT)
+                .map(|text| crate::cloud::retry::parse_timeout(&text))
+                .transpose()?,
+            http_attempts: var(env::HTTP_ATTEMPTS)
+                .map(|text| crate::cloud::retry::parse_attempts(&text))
+                .transpose()?,
+            state: crate::state::StateSettings {
+                user: env::first(&env::USER).unwrap_or_else(|| "unknown".to_string()),
+                host: hostname(),
+                s3_endpoint: env::first(&env::S3_ENDPOINT),
+            },
         })
     }
+}
+
+/// The machine's name: the kernel's, else `HOSTNAME`, else `unknown`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| crate::env::get(crate::env::HOSTNAME))
+        .unwrap_or_else(|| "unknown".to_string())
 }

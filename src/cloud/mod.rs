@@ -58,16 +58,18 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
-    /// The defaults with the timeout and attempts of `KCFORM_HTTP_TIMEOUT` and
-    /// `KCFORM_HTTP_ATTEMPTS` when set.
-    pub fn from_env() -> Result<ClientOptions, retry::TuningError> {
+    /// The defaults, with the timeout and attempts given (from `KCFORM_HTTP_TIMEOUT` and
+    /// `KCFORM_HTTP_ATTEMPTS`, read by the settings) when set.
+    pub fn tuned(timeout: Option<Duration>, attempts: Option<u32>) -> ClientOptions {
         let defaults = ClientOptions::default();
-        let (timeout, retry) = retry::tuning_from_env(defaults.timeout, defaults.retry)?;
-        Ok(ClientOptions {
-            timeout,
-            retry,
+        ClientOptions {
+            timeout: timeout.unwrap_or(defaults.timeout),
+            retry: RetryPolicy {
+                attempts: attempts.unwrap_or(defaults.retry.attempts),
+                ..defaults.retry
+            },
             ..defaults
-        })
+        }
     }
 }
 

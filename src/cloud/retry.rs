@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 pub const MAX_THROTTLED_RETRIES: u32 = 30;
 
 /// Environment variable: timeout of one request (`30s`, `500ms`, `2m`).
-pub const TIMEOUT_ENV: &str = "KCFORM_HTTP_TIMEOUT";
+pub const TIMEOUT_ENV: &str = crate::env::HTTP_TIMEOUT;
 /// Environment variable: attempts per call, the first included (1 disables retries).
-pub const ATTEMPTS_ENV: &str = "KCFORM_HTTP_ATTEMPTS";
+pub const ATTEMPTS_ENV: &str = crate::env::HTTP_ATTEMPTS;
 
 /// How a call is retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,29 +176,20 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     crate::duration::parse(text, &TIMEOUT_UNITS).ok()
 }
 
-/// The request timeout and retry policy from [`TIMEOUT_ENV`] and [`ATTEMPTS_ENV`], on top of
-/// the given defaults.
-pub fn tuning_from_env(
-    timeout: Duration,
-    policy: RetryPolicy,
-) -> Result<(Duration, RetryPolicy), TuningError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let timeout = match var(TIMEOUT_ENV) {
-        Some(text) => parse_duration(&text)
-            .filter(|d| !d.is_zero())
-            .ok_or(TuningError::Timeout(text))?,
-        None => timeout,
-    };
-    let attempts = match var(ATTEMPTS_ENV) {
-        Some(text) => text
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=20).contains(n))
-            .ok_or(TuningError::Attempts(text))?,
-        None => policy.attempts,
-    };
-    Ok((timeout, RetryPolicy { attempts, ..policy }))
+/// A `KCFORM_HTTP_TIMEOUT` value: a non-zero duration in `ms`, `s`, `m` or `h`.
+pub fn parse_timeout(text: &str) -> Result<Duration, TuningError> {
+    parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| TuningError::Timeout(text.to_string()))
+}
+
+/// A `KCFORM_HTTP_ATTEMPTS` value: a whole number from 1 to 20.
+pub fn parse_attempts(text: &str) -> Result<u32, TuningError> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=20).contains(n))
+        .ok_or_else(|| TuningError::Attempts(text.to_string()))
 }
 
 #[cfg(test)]

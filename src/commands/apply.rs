@@ -25,7 +25,8 @@ use crate::state::{Backend, Guard, Records, journal, keepers, lock, snapshot};
 pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
     // Only the token may come early: the live objects are read under the lock.
     let (desired, early) = super::load(&args.path, settings, args.parallelism, false).await?;
-    let (backend, guard) = lock::acquire_for_apply(&desired, args.lock_timeout).await?;
+    let (backend, guard) =
+        lock::acquire_for_apply(&desired, &settings.state, args.lock_timeout).await?;
     let result = run_locked(desired, early, args, settings, &backend, &guard).await;
     lock::release_after(&backend, guard, result).await
 }

@@ -19,7 +19,7 @@ pub(crate) fn hint_for(error: &anyhow::Error) -> Option<String> {
                 )),
                 // `transparent`: the inner error is not a separate link of the chain.
                 ConnectionError::Cloud(inner) => cloud_hint(inner),
-                ConnectionError::Emulator(_) | ConnectionError::Tuning(_) => None,
+                ConnectionError::Emulator(_) => None,
             };
         }
         cloud_hint(cause.downcast_ref::<CloudError>()?)

@@ -48,7 +48,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Apply(args) => runtime().and_then(|rt| rt.block_on(apply::run(&args, &settings))),
         Command::Show(args) => show::run(&args, &settings),
         Command::Emulator(args) => runtime().and_then(|rt| rt.block_on(emulator::run(&args))),
-        Command::Unlock(args) => runtime().and_then(|rt| rt.block_on(unlock::run(&args))),
+        Command::Unlock(args) => {
+            runtime().and_then(|rt| rt.block_on(unlock::run(&args, &settings)))
+        }
         Command::Import(args) => {
             runtime().and_then(|rt| rt.block_on(import::run(&args, &settings)))
         }
@@ -280,7 +282,7 @@ pub(crate) async fn make_plan(
     human: Option<Palette>,
 ) -> anyhow::Result<Planned> {
     let (connection, reads) = connection_for(&desired, early, settings, parallelism).await?;
-    let records = Records::open(&desired)?;
+    let records = Records::open(&desired, &settings.state)?;
     if settings.in_ci && desired.lock == crate::model::LockBackend::Local {
         eprintln!(
             "warning: running under CI with the local `[lock]` backend: kcform's records (which rotation value each key was created with, what was last applied, key creates in flight) live in .kcform/ and will not outlive this runner, so rotations and drift notes go by what this runner has\nhint: set `[lock] backend = \"s3://bucket/prefix\"` (KakaoCloud Object Storage is S3-compatible) so every run shares them"

@@ -6,9 +6,12 @@ use crate::state::Backend;
 use crate::{config, exit};
 
 /// Runs it.
-pub async fn run(args: &UnlockArgs) -> anyhow::Result<i32> {
+pub async fn run(
+    args: &UnlockArgs,
+    settings: &crate::settings::GlobalSettings,
+) -> anyhow::Result<i32> {
     let desired = config::load(&args.path)?;
-    let backend = Backend::open(&desired.lock, &desired.config_dir)?;
+    let backend = Backend::open(&desired.lock, &desired.config_dir, &settings.state)?;
     let holder = backend.unlock(&args.lock_id).await?;
     eprintln!(
         "Removed lock {} at {} (held by {} on {} since {} for `{}`).",

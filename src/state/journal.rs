@@ -228,7 +228,7 @@ mod tests {
             ],
             interrupted: false,
         };
-        let lock = LockInfo::new("apply");
+        let lock = LockInfo::new("apply", &crate::state::StateSettings::default());
         let record = Record::new(&lock, &plan, "sha256:abc", &report);
         let json: serde_json::Value = serde_json::from_slice(&record.to_json()).unwrap();
         assert_eq!(json["outcome"], "failed");

@@ -32,18 +32,14 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    /// A new holder description for `operation` by this user on this machine, now.
-    pub fn new(operation: &str) -> LockInfo {
-        let who = ["USER", "USERNAME", "LOGNAME"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-            .unwrap_or_else(|| "unknown".to_string());
+    /// A new holder description for `operation` by the user and host of `settings`, now.
+    pub fn new(operation: &str, settings: &super::StateSettings) -> LockInfo {
         LockInfo {
             id: hex::encode(rand::random::<[u8; 16]>()),
-            who,
+            who: settings.user.clone(),
             operation: operation.to_string(),
             created: now_rfc3339(),
-            host: hostname(),
+            host: settings.host.clone(),
         }
     }
 }
@@ -54,15 +50,6 @@ pub fn now_rfc3339() -> String {
     let now = now.replace_nanosecond(0).unwrap_or(now);
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// A held lock; release it with [`Backend::release`]. A process that dies holding a local lock
@@ -98,10 +85,11 @@ impl Backend {
     pub async fn acquire(
         &self,
         operation: &str,
+        settings: &super::StateSettings,
         timeout: Duration,
         mut on_wait: impl FnMut(&LockInfo),
     ) -> Result<Guard, BackendError> {
-        let info = LockInfo::new(operation);
+        let info = LockInfo::new(operation, settings);
         let deadline = Instant::now() + timeout;
         let mut waiting = false;
         loop {
@@ -140,11 +128,13 @@ impl Backend {
 /// `--lock-timeout`) with a message on stderr naming the holder.
 pub async fn acquire_for_apply(
     desired: &Desired,
+    settings: &super::StateSettings,
     timeout: Duration,
 ) -> anyhow::Result<(Backend, Guard)> {
-    let backend = Backend::open(&desired.lock, &desired.config_dir).map_err(|e| e.into_anyhow())?;
+    let backend =
+        Backend::open(&desired.lock, &desired.config_dir, settings).map_err(|e| e.into_anyhow())?;
     let guard = backend
-        .acquire("apply", timeout, |holder| {
+        .acquire("apply", settings, timeout, |holder| {
             eprintln!(
                 "Waiting up to {} for the lock at {}, held by {} on {} since {} for `{}` (lock ID {})...",
                 humanize(timeout),

@@ -32,6 +32,28 @@ pub use backend::{Backend, BackendError};
 pub use lock::{Guard, LockInfo};
 pub use records::{RecordError, Records};
 
+/// What the state backends take from kcform's settings (read from the environment by
+/// `crate::settings`, once): who and where, for the lock holder, and the S3 endpoint override.
+#[derive(Debug, Clone)]
+pub struct StateSettings {
+    /// Who takes a lock (the user's name, or `unknown`).
+    pub user: String,
+    /// Where a lock is taken (the host's name, or `unknown`).
+    pub host: String,
+    /// The S3 backend's endpoint, for S3-compatible stores (`None`: AWS).
+    pub s3_endpoint: Option<String>,
+}
+
+impl Default for StateSettings {
+    fn default() -> Self {
+        StateSettings {
+            user: "unknown".to_string(),
+            host: "unknown".to_string(),
+            s3_endpoint: None,
+        }
+    }
+}
+
 /// The directory under the configuration directory that holds kcform's local state: the
 /// local backend's lock, records and journal, and the embedded emulator's files.
 pub const DIR: &str = ".kcform";

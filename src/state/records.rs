@@ -37,9 +37,12 @@ pub struct Records {
 
 impl Records {
     /// The records in the configuration's `[lock]` backend.
-    pub fn open(desired: &Desired) -> Result<Records, RecordError> {
+    pub fn open(
+        desired: &Desired,
+        settings: &super::StateSettings,
+    ) -> Result<Records, RecordError> {
         Ok(Records {
-            store: Backend::open(&desired.lock, &desired.config_dir)?,
+            store: Backend::open(&desired.lock, &desired.config_dir, settings)?,
         })
     }
 

@@ -39,19 +39,10 @@ const STDERR_KEPT: usize = 64 * 1024;
 pub const STDERR_QUOTED: usize = 200;
 
 /// The environment variables a command gets, with the placeholder each one mirrors.
-pub const ENV: [(&str, &str); 5] = [
-    ("KCFORM_ADDRESS", "address"),
-    ("KCFORM_PROJECT", "project"),
-    ("KCFORM_SERVICE_ACCOUNT", "service_account"),
-    ("KCFORM_ACCESS_KEY", "access_key"),
-    ("KCFORM_ACCESS_KEY_ID", "access_key_id"),
-];
+pub const ENV: [(&str, &str); 5] = crate::env::FOR_SECRETS_COMMAND;
 
 /// kcform's own credential, which a command never inherits.
-pub const CREDENTIAL_ENV: [&str; 2] = [
-    "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID",
-    "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
-];
+pub const CREDENTIAL_ENV: [&str; 2] = [crate::env::CREDENTIAL_ID, crate::env::CREDENTIAL_SECRET];
 
 /// Process groups of the delivery commands running now.
 static RUNNING: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());

@@ -143,14 +143,17 @@ mod tests {
     fn a_second_holder_is_refused_and_named_until_release() {
         let dir = tempfile::tempdir().unwrap();
         let local = Local::new(dir.path());
-        let first = LockInfo::new("apply");
+        let first = LockInfo::new("apply", &crate::state::StateSettings::default());
         let file = local.try_acquire(&first).unwrap();
-        match local.try_acquire(&LockInfo::new("apply")) {
+        match local.try_acquire(&LockInfo::new(
+            "apply",
+            &crate::state::StateSettings::default(),
+        )) {
             Err(BackendError::Held(holder)) => assert_eq!(*holder, first),
             other => panic!("expected Held, got {:?}", other.map(|_| ())),
         }
         local.release(Some(file)).unwrap();
-        let second = LockInfo::new("apply");
+        let second = LockInfo::new("apply", &crate::state::StateSettings::default());
         let file = local.try_acquire(&second).unwrap();
         drop(file);
         // The OS lock went with the descriptor; the info stays until unlock.
@@ -178,7 +181,12 @@ mod tests {
         for name in ["lock", "keepers.json"] {
             std::os::unix::fs::symlink(&outside, local.dir.join(name)).unwrap();
         }
-        let refused = local.try_acquire(&LockInfo::new("apply")).map(|_| ());
+        let refused = local
+            .try_acquire(&LockInfo::new(
+                "apply",
+                &crate::state::StateSettings::default(),
+            ))
+            .map(|_| ());
         assert!(
             matches!(&refused, Err(BackendError::Io { source, .. }) if source.to_string().contains("symbolic link")),
             "{refused:?}"

@@ -82,10 +82,18 @@ pub enum Backend {
 
 impl Backend {
     /// Opens the backend of `[lock]` for the configuration in `config_dir`.
-    pub fn open(backend: &LockBackend, config_dir: &Path) -> Result<Backend, BackendError> {
+    pub fn open(
+        backend: &LockBackend,
+        config_dir: &Path,
+        settings: &super::StateSettings,
+    ) -> Result<Backend, BackendError> {
         Ok(match backend {
             LockBackend::Local => Backend::Local(local::Local::new(config_dir)),
-            LockBackend::S3 { bucket, prefix } => Backend::S3(s3::S3::new(bucket, prefix)?),
+            LockBackend::S3 { bucket, prefix } => Backend::S3(s3::S3::new(
+                bucket,
+                prefix,
+                settings.s3_endpoint.as_deref(),
+            )?),
         })
     }
 

@@ -13,9 +13,6 @@ use object_store::{ObjectStore as _, PutMode, PutOptions, PutPayload};
 use super::{BackendError, parse_info};
 use crate::state::lock::LockInfo;
 
-/// Endpoint override variables, most specific first.
-pub const ENDPOINT_ENVS: [&str; 2] = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"];
-
 /// One bucket and prefix.
 pub struct S3 {
     store: AmazonS3,
@@ -61,14 +58,12 @@ pub fn explain(bucket: &str, prefix: &str, detail: &str) -> String {
 }
 
 impl S3 {
-    /// A client for `s3://bucket/prefix`, configured from the environment.
-    pub fn new(bucket: &str, prefix: &str) -> Result<S3, BackendError> {
+    /// A client for `s3://bucket/prefix` at `endpoint` (`None`: AWS), with credentials and
+    /// region as the S3 library reads them from the `AWS_*` variables.
+    pub fn new(bucket: &str, prefix: &str, endpoint: Option<&str>) -> Result<S3, BackendError> {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch);
-        let endpoint = ENDPOINT_ENVS
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
         if let Some(endpoint) = endpoint {
             // Plain HTTP is for loopback test servers; the URL was chosen by whoever set it.
             builder = builder
