@@ -6,38 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::limits::PROJECT_NICKNAME_MAX;
-use crate::model::{AccessKeySpec, Desired, Origin, ProjectSpec, ServiceAccountSpec, Status};
+use crate::model::{AccessKeySpec, Desired, Origin, ProjectSpec, ServiceAccountSpec};
 
 use super::diagnostic::{Loc, Problem, SourceFile};
-use super::parse::{AccessKeyFrag, FileDecls, ProjectFrag, Section, ServiceAccountFrag};
+use super::parse::{FileDecls, ProjectFrag, Section, ServiceAccountFrag};
 use super::rules;
-
-/// A project after merging every file.
-#[derive(Debug)]
-pub(crate) struct MergedProject {
-    pub name: String,
-    /// Where it is declared; until then, where it is first named.
-    pub origin: Loc,
-    pub declared: bool,
-    pub nickname: Option<String>,
-    pub nickname_written: bool,
-    pub description: Option<String>,
-    pub ignore: Vec<String>,
-    pub service_accounts: BTreeMap<String, MergedServiceAccount>,
-}
-
-/// A service account after merging every file.
-#[derive(Debug)]
-pub(crate) struct MergedServiceAccount {
-    pub name: String,
-    /// Its name where it is declared (or first named).
-    pub key: Loc,
-    pub origin: Loc,
-    pub declared: bool,
-    pub status: Option<(Status, Loc)>,
-    pub protect: bool,
-    pub access_keys: BTreeMap<String, AccessKeyFrag>,
-}
 
 fn duplicate(what: String, again: &Loc, first: &Loc, help: Option<&str>) -> Problem {
     let mut problem = Problem::at(again.clone(), format!("{what} is declared twice"))
@@ -68,7 +41,7 @@ fn section<T>(
 }
 
 fn merge_project(
-    projects: &mut BTreeMap<String, MergedProject>,
+    projects: &mut BTreeMap<String, ProjectFrag>,
     frag: ProjectFrag,
     problems: &mut Vec<Problem>,
 ) {
@@ -82,18 +55,16 @@ fn merge_project(
         ignore,
         service_accounts,
     } = frag;
-    let project = projects
-        .entry(name.clone())
-        .or_insert_with(|| MergedProject {
-            name: name.clone(),
-            origin: origin.clone(),
-            declared: false,
-            nickname: None,
-            nickname_written: false,
-            description: None,
-            ignore: Vec::new(),
-            service_accounts: BTreeMap::new(),
-        });
+    let project = projects.entry(name.clone()).or_insert_with(|| ProjectFrag {
+        name: name.clone(),
+        origin: origin.clone(),
+        declared: false,
+        nickname: None,
+        nickname_written: false,
+        description: None,
+        ignore: Vec::new(),
+        service_accounts: BTreeMap::new(),
+    });
     if declared {
         if project.declared {
             problems.push(duplicate(
@@ -113,14 +84,14 @@ fn merge_project(
             project.ignore = ignore;
         }
     }
-    for sa in service_accounts {
+    for sa in service_accounts.into_values() {
         merge_service_account(&name, &mut project.service_accounts, sa, problems);
     }
 }
 
 fn merge_service_account(
     project: &str,
-    accounts: &mut BTreeMap<String, MergedServiceAccount>,
+    accounts: &mut BTreeMap<String, ServiceAccountFrag>,
     frag: ServiceAccountFrag,
     problems: &mut Vec<Problem>,
 ) {
@@ -135,7 +106,7 @@ fn merge_service_account(
     } = frag;
     let sa = accounts
         .entry(name.clone())
-        .or_insert_with(|| MergedServiceAccount {
+        .or_insert_with(|| ServiceAccountFrag {
             name: name.clone(),
             key: key.clone(),
             origin: origin.clone(),
@@ -162,7 +133,7 @@ fn merge_service_account(
             sa.protect = protect;
         }
     }
-    for ak in access_keys {
+    for ak in access_keys.into_values() {
         match sa.access_keys.get(&ak.name) {
             Some(first) => problems.push(duplicate(
                 format!("access key `{project}/{name}/{}`", ak.name),
@@ -227,7 +198,7 @@ pub(crate) fn merge(
         problems.push(problem);
     }
 
-    let ordered: Vec<&MergedProject> = projects.values().collect();
+    let ordered: Vec<&ProjectFrag> = projects.values().collect();
     rules::check_merged(&ordered, problems);
 
     let origin = |loc: &Loc| -> Origin {

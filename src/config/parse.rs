@@ -3,6 +3,7 @@
 //! problem is recorded with its location and the walk goes on, so that all of them are reported.
 //! Merging files together is `merge`'s job.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use toml::Spanned;
@@ -47,7 +48,8 @@ pub(crate) struct FileDecls {
     pub projects: Vec<ProjectFrag>,
 }
 
-/// A `project.<name>` table as it appears in one file.
+/// A project's declarations: a `project.<name>` table as it appears in one file, and the same
+/// type for all files merged (`merge` folds each file's into one).
 #[derive(Debug)]
 pub(crate) struct ProjectFrag {
     pub name: String,
@@ -61,10 +63,10 @@ pub(crate) struct ProjectFrag {
     pub nickname_written: bool,
     pub description: Option<String>,
     pub ignore: Vec<String>,
-    pub service_accounts: Vec<ServiceAccountFrag>,
+    pub service_accounts: BTreeMap<String, ServiceAccountFrag>,
 }
 
-/// A `service_account.<name>` table as it appears in one file.
+/// A service account's declarations: as in one file, and merged over all files.
 #[derive(Debug)]
 pub(crate) struct ServiceAccountFrag {
     pub name: String,
@@ -74,7 +76,7 @@ pub(crate) struct ServiceAccountFrag {
     /// The status and where it is written.
     pub status: Option<(Status, Loc)>,
     pub protect: bool,
-    pub access_keys: Vec<AccessKeyFrag>,
+    pub access_keys: BTreeMap<String, AccessKeyFrag>,
 }
 
 /// An `access_key.<name>` table (always a declaration).
@@ -547,7 +549,7 @@ impl<'a> Walker<'a> {
             nickname_written: false,
             description: None,
             ignore: Vec::new(),
-            service_accounts: Vec::new(),
+            service_accounts: BTreeMap::new(),
             name,
         };
         for (k, v) in table.iter() {
@@ -588,7 +590,7 @@ impl<'a> Walker<'a> {
                     if let Some(accounts) = self.collection(v, &shape) {
                         for (sa_key, sa_value) in accounts.iter() {
                             if let Some(sa) = self.service_account(&project.name, sa_key, sa_value) {
-                                project.service_accounts.push(sa);
+                                project.service_accounts.insert(sa.name.clone(), sa);
                             }
                         }
                     }
@@ -629,7 +631,7 @@ impl<'a> Walker<'a> {
                 || table.keys().any(|k| k.get_ref() != "access_key"),
             status: None,
             protect: false,
-            access_keys: Vec::new(),
+            access_keys: BTreeMap::new(),
             name,
         };
         for (k, v) in table.iter() {
@@ -677,7 +679,7 @@ impl<'a> Walker<'a> {
                     if let Some(keys) = self.collection(v, &shape) {
                         for (ak_key, ak_value) in keys.iter() {
                             if let Some(ak) = self.access_key(project, &sa.name, ak_key, ak_value) {
-                                sa.access_keys.push(ak);
+                                sa.access_keys.insert(ak.name.clone(), ak);
                             }
                         }
                     }

@@ -6,7 +6,7 @@ use crate::limits::{MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT, MAX_SERVICE_ACCOUNTS_PE
 use crate::model::{Endpoint, LockBackend, Status};
 
 use super::diagnostic::Problem;
-use super::merge::MergedProject;
+use super::parse::ProjectFrag;
 
 pub(crate) use crate::limits::MAX_PARALLELISM;
 
@@ -101,7 +101,7 @@ pub(crate) fn lock_backend(text: &str) -> Result<LockBackend, Rejection> {
 
 /// Counts (per project and per service account, in declaration order) and keys declared under
 /// inactive service accounts.
-pub(crate) fn check_merged(projects: &[&MergedProject], problems: &mut Vec<Problem>) {
+pub(crate) fn check_merged(projects: &[&ProjectFrag], problems: &mut Vec<Problem>) {
     for project in projects {
         let mut accounts: Vec<_> = project.service_accounts.values().collect();
         accounts.sort_by_key(|sa| sa.origin.order());
