@@ -202,9 +202,18 @@ impl World {
 
     /// Runs kcform with the given credential.
     pub fn kcform_as(&mut self, args: &[&str], id: &str, secret: &str) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kcform"));
+        let mut command = self.command(env!("CARGO_BIN_EXE_kcform"), id, secret);
+        command.args(args);
+        let output = command.output().unwrap();
+        self.record(output)
+    }
+
+    /// `program` in the world's directory with the environment every kcform run gets: the
+    /// world's endpoint, the credential `id`/`secret`, no colors, none of the test's CI
+    /// variables, the extra variables set and without those unset.
+    fn command(&self, program: &str, id: &str, secret: &str) -> Command {
+        let mut command = Command::new(program);
         command
-            .args(args)
             .current_dir(self.dir.path())
             .env("KCFORM_ENDPOINT", self.endpoint())
             .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", id)
@@ -218,8 +227,7 @@ impl World {
         for name in &self.unset {
             command.env_remove(name);
         }
-        let output = command.output().unwrap();
-        self.record(output)
+        command
     }
 
     /// Runs a shell script (`bash -e`) in the world's directory with the environment every
@@ -235,23 +243,8 @@ impl World {
         )))
         .unwrap();
         let admin = self.admin.clone();
-        let mut command = Command::new("bash");
-        command
-            .args(["-e", "-c", script])
-            .current_dir(self.dir.path())
-            .env("PATH", path)
-            .env("KCFORM_ENDPOINT", self.endpoint())
-            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", &admin.id)
-            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", &admin.secret)
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null());
-        for name in &self.unset {
-            command.env_remove(name);
-        }
+        let mut command = self.command("bash", &admin.id, &admin.secret);
+        command.args(["-e", "-c", script]).env("PATH", path);
         let output = command.output().unwrap();
         self.record(output)
     }
@@ -307,18 +300,8 @@ impl World {
     /// hand its output to [`World::finish`].
     pub fn spawn_kcform(&self, args: &[&str]) -> Child {
         let admin = &self.admin;
-        Command::new(env!("CARGO_BIN_EXE_kcform"))
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        self.command(env!("CARGO_BIN_EXE_kcform"), &admin.id, &admin.secret)
             .args(args)
-            .current_dir(self.dir.path())
-            .env("KCFORM_ENDPOINT", self.endpoint())
-            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", &admin.id)
-            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", &admin.secret)
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
