@@ -25,6 +25,7 @@ pub mod live;
 pub mod model;
 pub mod parallel;
 pub mod permissions;
+pub mod pipeline;
 pub mod placeholders;
 pub mod plan;
 pub mod render;

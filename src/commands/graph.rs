@@ -3,6 +3,8 @@
 
 use crate::cli::GraphArgs;
 use crate::graph::{OperationGraph, resource_dot};
+use crate::pipeline::overlap::{self, Early};
+use crate::pipeline::{Open, Selection};
 use crate::settings::GlobalSettings;
 use crate::{config, exit};
 
@@ -15,16 +17,19 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
 
 /// The operation graph of the current plan.
 pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let everything = super::Selection {
-        targets: &[],
-        excludes: &[],
+    let (desired, head_start) = overlap::load(&args.path, settings, None, Early::Reads).await?;
+    let open = Open {
+        settings,
+        parallelism: None,
+        head_start,
     };
-    let (desired, early) = super::load(&args.path, settings, None, true).await?;
-    let planned = super::make_plan(desired, early, settings, None, &everything, None).await?;
+    let planned = crate::pipeline::with_session(desired, open, async |session, desired| {
+        crate::pipeline::plan(session, desired, &Selection::everything(), None).await
+    })
+    .await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)
     );
-    planned.connection.close().await;
     Ok(exit::SUCCESS)
 }
