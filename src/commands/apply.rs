@@ -13,7 +13,7 @@ use crate::exit;
 use crate::model::Desired;
 use crate::pipeline::overlap::{self, Early, HeadStart};
 use crate::pipeline::review::Reviewed;
-use crate::pipeline::{ApplyLock, ApplyOptions, ApplyOutcome, Open};
+use crate::pipeline::{self, ApplyLock, ApplyOptions, ApplyOutcome, Open, Planned, Session};
 use crate::plan::Action;
 use crate::render::Palette;
 use crate::settings::GlobalSettings;
@@ -30,6 +30,7 @@ pub async fn run(args: &ApplyArgs, settings: &GlobalSettings) -> anyhow::Result<
     lock.release(result).await
 }
 
+/// Plans and applies under the lock; the journal record is written once the session is closed.
 async fn run_locked(
     desired: Desired,
     head_start: Option<HeadStart>,
@@ -47,37 +48,10 @@ async fn run_locked(
         parallelism: args.parallelism,
         head_start,
     };
-    let (planned, outcome) =
-        crate::pipeline::with_session(desired, open, async |session, desired| {
-            let palette = Palette::new(settings.color_stdout);
-            let selection = reviewed.selection(&args.targets, &args.excludes);
-            // The plan apply runs: the same pipeline as `kcform plan`, its human blocks rendered as
-            // each project is planned.
-            let planned =
-                crate::pipeline::plan(session, desired, &selection, Some(palette.clone())).await?;
-            reviewed.check(&planned)?;
-            print!("{}", planned.human(&palette));
-            let stop = Arc::new(AtomicBool::new(false));
-            if !planned.plan.is_empty() {
-                crate::pipeline::apply::refuse(&planned, args.force)?;
-                if !reviewed.is_saved() && !args.auto_approve {
-                    confirm(settings)?;
-                }
-                watch_interrupts(Arc::clone(&stop));
-            }
-            let options = ApplyOptions {
-                parallelism: args.parallelism,
-                stop,
-            };
-            let mut progress = Progress::new(planned.plan.changes.len());
-            let outcome = crate::pipeline::apply(session, &planned, options, |op| {
-                progress.finished(&progress_lines(op));
-            })
-            .await?;
-            progress.finish();
-            Ok((planned, outcome))
-        })
-        .await?;
+    let (planned, outcome) = pipeline::with_session(desired, open, async |session, desired| {
+        plan_and_apply(session, desired, &reviewed, args, settings).await
+    })
+    .await?;
     let ApplyOutcome { report, recorded } = outcome;
     lock.journal(&planned.plan, &planned.checksum, &report)
         .await;
@@ -86,6 +60,41 @@ async fn run_locked(
         return Ok(exit::SUCCESS);
     }
     finish(&report)
+}
+
+/// The plan apply runs — the same pipeline as `kcform plan`, its human blocks rendered as each
+/// project is planned — shown, checked, confirmed and applied.
+async fn plan_and_apply(
+    session: &mut Session,
+    desired: Desired,
+    reviewed: &Reviewed,
+    args: &ApplyArgs,
+    settings: &GlobalSettings,
+) -> anyhow::Result<(Planned, ApplyOutcome)> {
+    let palette = Palette::new(settings.color_stdout);
+    let selection = reviewed.selection(&args.targets, &args.excludes);
+    let planned = pipeline::plan(session, desired, &selection, Some(palette.clone())).await?;
+    reviewed.check(&planned)?;
+    print!("{}", planned.human(&palette));
+    let stop = Arc::new(AtomicBool::new(false));
+    if !planned.plan.is_empty() {
+        pipeline::apply::refuse(&planned, args.force)?;
+        if !reviewed.is_saved() && !args.auto_approve {
+            confirm(settings)?;
+        }
+        watch_interrupts(Arc::clone(&stop));
+    }
+    let options = ApplyOptions {
+        parallelism: args.parallelism,
+        stop,
+    };
+    let mut progress = Progress::new(planned.plan.changes.len());
+    let outcome = pipeline::apply(session, &planned, options, |op| {
+        progress.finished(&progress_lines(op));
+    })
+    .await?;
+    progress.finish();
+    Ok((planned, outcome))
 }
 
 fn confirm(settings: &GlobalSettings) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use crate::cli::GraphArgs;
 use crate::graph::{OperationGraph, resource_dot};
 use crate::pipeline::overlap::{self, Early};
-use crate::pipeline::{Open, Selection};
+use crate::pipeline::{self, Open, Selection};
 use crate::settings::GlobalSettings;
 use crate::{config, exit};
 
@@ -23,8 +23,8 @@ pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyh
         parallelism: None,
         head_start,
     };
-    let planned = crate::pipeline::with_session(desired, open, async |session, desired| {
-        crate::pipeline::plan(session, desired, &Selection::everything(), None).await
+    let planned = pipeline::with_session(desired, open, async |session, desired| {
+        pipeline::plan(session, desired, &Selection::everything(), None).await
     })
     .await?;
     print!(

@@ -9,7 +9,7 @@ use super::render;
 use crate::cli::{Format, PlanArgs};
 use crate::exit;
 use crate::pipeline::overlap::{self, Early};
-use crate::pipeline::{Open, Selection};
+use crate::pipeline::{self, Open, Selection};
 use crate::render::{Palette, json, markdown};
 use crate::settings::GlobalSettings;
 
@@ -24,8 +24,8 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
         parallelism: None,
         head_start,
     };
-    let planned = crate::pipeline::with_session(desired, open, async |session, desired| {
-        crate::pipeline::plan(session, desired, &selection, human).await
+    let planned = pipeline::with_session(desired, open, async |session, desired| {
+        pipeline::plan(session, desired, &selection, human).await
     })
     .await?;
     match args.format {

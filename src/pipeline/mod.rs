@@ -46,3 +46,6 @@ pub use plan::plan;
 pub use planned::Planned;
 pub use selection::Selection;
 pub use session::{Open, Session, connect, with_connection, with_session};
+
+#[cfg(test)]
+mod tests;
