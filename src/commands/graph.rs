@@ -3,8 +3,7 @@
 
 use crate::cli::GraphArgs;
 use crate::graph::{OperationGraph, resource_dot};
-use crate::pipeline::overlap::{self, Early};
-use crate::pipeline::{self, Open, Selection};
+use crate::pipeline::{self, Selection};
 use crate::settings::GlobalSettings;
 use crate::{config, exit};
 
@@ -17,16 +16,8 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
 
 /// The operation graph of the current plan.
 pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let (desired, head_start) = overlap::load(&args.path, settings, None, Early::Reads).await?;
-    let open = Open {
-        settings,
-        parallelism: None,
-        head_start,
-    };
-    let planned = pipeline::with_session(desired, open, async |session, desired| {
-        pipeline::plan(session, desired, &Selection::everything(), None).await
-    })
-    .await?;
+    let everything = Selection::everything();
+    let planned = pipeline::plan_configuration(&args.path, settings, &everything, None).await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)

@@ -8,26 +8,16 @@ use anyhow::Context as _;
 use super::render;
 use crate::cli::{Format, PlanArgs};
 use crate::exit;
-use crate::pipeline::overlap::{self, Early};
-use crate::pipeline::{self, Open, Selection};
+use crate::pipeline::{self, Selection};
 use crate::render::{Palette, json, markdown};
 use crate::settings::GlobalSettings;
 
 /// Runs it.
 pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
     let selection = Selection::new(&args.targets, &args.excludes);
-    let (desired, head_start) = overlap::load(&args.path, settings, None, Early::Reads).await?;
     let palette = Palette::new(settings.color_stdout);
     let human = (args.format == Format::Human).then_some(palette.clone());
-    let open = Open {
-        settings,
-        parallelism: None,
-        head_start,
-    };
-    let planned = pipeline::with_session(desired, open, async |session, desired| {
-        pipeline::plan(session, desired, &selection, human).await
-    })
-    .await?;
+    let planned = pipeline::plan_configuration(&args.path, settings, &selection, human).await?;
     match args.format {
         Format::Human => print!("{}", planned.human(&palette)),
         format => print!(

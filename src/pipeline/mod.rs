@@ -9,7 +9,7 @@
 //!    closed once, at the end of the scope, whatever happens inside it ([`with_connection`]);
 //! 3. [`plan()`]: the token and the records read, the live objects read and planned project by
 //!    project, the selection kept → a [`Planned`], which is data only;
-//! 4. for `apply`: the [review](review) (a saved plan or an expected checksum must be the plan
+//! 4. for `apply`: the [review](mod@review) (a saved plan or an expected checksum must be the plan
 //!    derived now), the [refusals](apply::refuse), then [`apply()`], which runs the operations
 //!    and updates kcform's records, under the [apply lock](ApplyLock), which writes the journal.
 //!
@@ -20,7 +20,7 @@
 //!
 //! Inside `plan()`, two optimizations keep a large plan's CPU off the critical path (see
 //! docs/scale.md#where-the-time-goes): each project is planned on a thread of its own as soon
-//! as it is read ([`planner`]), and its human blocks are rendered there too when the caller
+//! as it is read (`planner`), and its human blocks are rendered there too when the caller
 //! will print the human plan.
 //!
 //! The pipeline uses `config`, `plan`, `graph`, `render`, `apply`, `state`, `cloud`,
@@ -42,7 +42,7 @@ pub use apply::{ApplyOptions, ApplyOutcome, apply};
 pub use authority::{authorize, denied};
 pub use lock::ApplyLock;
 pub use overlap::HeadStart;
-pub use plan::plan;
+pub use plan::{plan, plan_configuration};
 pub use planned::Planned;
 pub use selection::Selection;
 pub use session::{Open, Session, connect, with_connection, with_session};

@@ -1,11 +1,13 @@
-//! [`plan()`]: the live objects read for a configuration and planned, in a session.
+//! [`plan()`]: the live objects read for a configuration and planned, in a session; and
+//! [`plan_configuration`], the whole read-only run of `kcform plan` and `graph --operations`.
 
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 
+use super::overlap::{self, Early};
 use super::planner::Planner;
-use super::{Planned, Selection, Session, authorize, denied};
+use super::{Open, Planned, Selection, Session, authorize, denied, with_session};
 use crate::apply::sink::Sink;
 use crate::exit::{CodedError, SAFETY_RAIL};
 use crate::model::Desired;
@@ -13,11 +15,33 @@ use crate::plan::drift::Snapshot;
 use crate::plan::incremental::{Finished, Incremental};
 use crate::plan::saved;
 use crate::render::Palette;
+use crate::settings::GlobalSettings;
 use crate::state::{keepers, pending, snapshot};
+
+/// Loads the configuration at `path` — parsed while the token is issued and the projects are
+/// read, when the overlap layer applies — and plans it (see [`plan()`]) in a session of its
+/// own, closed before this returns.
+pub async fn plan_configuration(
+    path: &std::path::Path,
+    settings: &GlobalSettings,
+    selection: &Selection<'_>,
+    human: Option<Palette>,
+) -> anyhow::Result<Planned> {
+    let (desired, head_start) = overlap::load(path, settings, None, Early::Reads).await?;
+    let open = Open {
+        settings,
+        parallelism: None,
+        head_start,
+    };
+    with_session(desired, open, async |session, desired| {
+        plan(session, desired, selection, human).await
+    })
+    .await
+}
 
 /// Reads the live objects of `desired`'s projects and plans them, keeping `selection`: the
 /// token is issued and kcform's records read together, then each project is planned as it
-/// arrives (see [`super::planner`]). With `human`, the human blocks of the changes are
+/// arrives (on a planning thread of its own). With `human`, the human blocks of the changes are
 /// rendered in that palette on the way, for [`Planned::human`].
 pub async fn plan(
     session: &mut Session,
