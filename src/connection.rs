@@ -105,6 +105,16 @@ impl Connection {
         })
     }
 
+    /// Where the embedded emulator keeps the state of the configuration in `config_dir`, when
+    /// this connection is to the embedded emulator.
+    pub fn embedded_data_file(&self, config_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+        self.emulator.as_ref().map(|_| {
+            config_dir
+                .join(crate::state::DIR)
+                .join(emulator::EMBEDDED_DATA_FILE)
+        })
+    }
+
     /// Stops the embedded emulator, if any, flushing its state.
     pub async fn close(self) {
         if let Some(emulator) = self.emulator {

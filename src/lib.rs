@@ -1,7 +1,8 @@
 //! kcform: KakaoCloud IAM as code. The flow runs one way: `config` (TOML → [`model::Desired`])
 //! → `plan` (pure diff → one `Plan`) → `graph` (the order of its operations) → `render` →
 //! `apply`; `state` keeps what kcform remembers between runs (backends, lock, records,
-//! journal). Network I/O: `cloud` (IAM), `state` (its S3 backend) and `emulator` (the built-in
+//! journal). `pipeline` orchestrates them for a run (docs/design.md#flow); `commands` are views
+//! over it. Network I/O: `cloud` (IAM), `state` (its S3 backend) and `emulator` (the built-in
 //! reference IAM server); see docs/design.md#io. No module uses one that uses it back
 //! (`tests/module_graph.rs`).
 
@@ -26,6 +27,7 @@ pub mod live;
 pub mod model;
 pub mod parallel;
 pub mod permissions;
+pub mod pipeline;
 pub mod placeholders;
 pub mod plan;
 pub mod render;

@@ -31,6 +31,37 @@ fn src_has_no_module_cycle() {
     );
 }
 
+/// The pipeline sits between the commands and the modules it orchestrates: the commands use
+/// it, nothing else does, and it uses no command (docs/design.md#modules).
+#[test]
+fn only_the_commands_use_the_pipeline() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = module_graph(&src);
+    let users: Vec<String> = graph
+        .iter()
+        .filter_map(|(module, uses)| {
+            uses.get("pipeline")
+                .map(|evidence| format!("{module} ({evidence})"))
+        })
+        .collect();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["commands"],
+        "modules that use the pipeline: {users:?}"
+    );
+    let used = &graph["pipeline"];
+    assert!(!used.contains_key("commands"), "{used:?}");
+    for needed in ["plan", "apply", "state", "cloud", "connection"] {
+        assert!(
+            used.contains_key(needed),
+            "the pipeline no longer uses {needed}: {used:?}"
+        );
+    }
+}
+
 #[test]
 fn every_form_of_path_is_an_edge_and_test_code_is_not() {
     let source = r#"

@@ -3,6 +3,7 @@
 
 use crate::cli::GraphArgs;
 use crate::graph::{OperationGraph, resource_dot};
+use crate::pipeline::{self, Selection};
 use crate::settings::GlobalSettings;
 use crate::{config, exit};
 
@@ -15,16 +16,11 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
 
 /// The operation graph of the current plan.
 pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let everything = super::Selection {
-        targets: &[],
-        excludes: &[],
-    };
-    let (desired, early) = super::load(&args.path, settings, None, true).await?;
-    let planned = super::make_plan(desired, early, settings, None, &everything, None).await?;
+    let everything = Selection::everything();
+    let planned = pipeline::plan_configuration(&args.path, settings, &everything, None).await?;
     print!(
         "{}",
         OperationGraph::build(&planned.plan).to_dot(&planned.plan)
     );
-    planned.connection.close().await;
     Ok(exit::SUCCESS)
 }

@@ -15,10 +15,10 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use crate::cli::ImportArgs;
-use crate::connection::Connection;
-use crate::import::{ImportedProject, Options};
+use crate::import::Options;
 use crate::limits::{NameKind, check_name};
-use crate::model::{Desired, Endpoint};
+use crate::model::Endpoint;
+use crate::pipeline::import as pipeline;
 use crate::settings::GlobalSettings;
 
 /// Runs it.
@@ -36,7 +36,7 @@ pub async fn run(args: &ImportArgs, settings: &GlobalSettings) -> anyhow::Result
     if let Some(endpoint) = &args.endpoint {
         settings.endpoint_override = Some(endpoint.clone());
     }
-    let (desired, has_config) = configuration(&args.path)?;
+    let (desired, has_config) = pipeline::configuration(&args.path)?;
     let provider_endpoint = (!has_config).then(|| match &settings.endpoint_override {
         Some(text) => text.clone(),
         None => match &desired.provider.endpoint {
@@ -44,10 +44,7 @@ pub async fn run(args: &ImportArgs, settings: &GlobalSettings) -> anyhow::Result
             Endpoint::Url(url) => url.clone(),
         },
     });
-    let connection = Connection::open(&desired, &settings, desired.provider.parallelism).await?;
-    let result = read(&connection, &requested, &desired.config_dir).await;
-    connection.close().await;
-    let projects = result?;
+    let projects = pipeline::read(&desired, &settings, &requested).await?;
 
     let imported = crate::import::write(
         &projects,
@@ -104,97 +101,6 @@ fn check_arguments(args: &ImportArgs) -> anyhow::Result<BTreeSet<String>> {
         }
     }
     Ok(args.projects.iter().cloned().collect())
-}
-
-/// The configuration at `path`, or the defaults when there is none yet (a directory without
-/// `*.toml` files), and whether there was one.
-fn configuration(path: &Path) -> anyhow::Result<(Desired, bool)> {
-    let no_toml = path.is_dir()
-        && std::fs::read_dir(path)
-            .with_context(|| format!("cannot list directory `{}`", path.display()))?
-            .flatten()
-            .all(|entry| entry.path().extension().is_none_or(|e| e != "toml"));
-    if no_toml {
-        let desired = Desired {
-            config_dir: path.to_path_buf(),
-            ..Desired::default()
-        };
-        return Ok((desired, false));
-    }
-    Ok((crate::config::load(path)?, true))
-}
-
-/// Reads the requested projects, their service accounts, keys and service agents.
-async fn read(
-    connection: &Connection,
-    requested: &BTreeSet<String>,
-    config_dir: &Path,
-) -> anyhow::Result<Vec<ImportedProject>> {
-    let client = &connection.client;
-    let authority = super::authorize(client, requested).await?;
-    let live = crate::cloud::read_live(client, requested, &Default::default())
-        .await
-        .context("cannot read the live objects")?;
-    let missing: Vec<&String> = requested
-        .iter()
-        .filter(|name| !live.projects.contains_key(*name))
-        .collect();
-    if !missing.is_empty() {
-        let visible: Vec<String> = live
-            .undeclared_projects
-            .iter()
-            .map(|(name, _)| format!("`{name}`"))
-            .chain(live.projects.keys().map(|name| format!("`{name}`")))
-            .collect();
-        let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
-        let (place, hint) = match &connection.emulator {
-            Some(_) => (
-                "the built-in emulator".to_string(),
-                format!(
-                    "the built-in emulator keeps its state per configuration directory (here `{}`); give import the PATH of the configuration that created the project",
-                    config_dir
-                        .join(crate::state::DIR)
-                        .join(crate::emulator::EMBEDDED_DATA_FILE)
-                        .display()
-                ),
-            ),
-            None => (client.endpoint().to_string(), String::new()),
-        };
-        let hint = if !hint.is_empty() && visible.is_empty() {
-            hint
-        } else if visible.is_empty() {
-            format!(
-                "the credential ({}) sees no project at all; check the endpoint and the credential",
-                authority.describe()
-            )
-        } else {
-            format!(
-                "projects the credential can see: {}",
-                sorted(visible).join(", ")
-            )
-        };
-        bail!(
-            "no project named {} at {place} (or the credential cannot view it)\nhint: {hint}",
-            names.join(", "),
-        );
-    }
-    let mut projects = Vec::with_capacity(live.projects.len());
-    for (name, project) in live.projects {
-        let agents = client
-            .list_service_agents(&project.id)
-            .await
-            .with_context(|| format!("cannot list the service agents of project `{name}`"))?;
-        projects.push(ImportedProject {
-            live: project,
-            agents,
-        });
-    }
-    Ok(projects)
-}
-
-fn sorted(mut names: Vec<String>) -> Vec<String> {
-    names.sort();
-    names
 }
 
 /// Writes `text` to a file that must not exist yet (no other process may have made it since

@@ -5,23 +5,19 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 
-use super::{Selection, render};
+use super::render;
 use crate::cli::{Format, PlanArgs};
 use crate::exit;
-use crate::plan::saved::SavedPlan;
+use crate::pipeline::{self, Selection};
 use crate::render::{Palette, json, markdown};
 use crate::settings::GlobalSettings;
 
 /// Runs it.
 pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
-    let selection = Selection {
-        targets: &args.targets,
-        excludes: &args.excludes,
-    };
-    let (desired, early) = super::load(&args.path, settings, None, true).await?;
+    let selection = Selection::new(&args.targets, &args.excludes);
     let palette = Palette::new(settings.color_stdout);
     let human = (args.format == Format::Human).then_some(palette.clone());
-    let planned = super::make_plan(desired, early, settings, None, &selection, human).await?;
+    let planned = pipeline::plan_configuration(&args.path, settings, &selection, human).await?;
     match args.format {
         Format::Human => print!("{}", planned.human(&palette)),
         format => print!(
@@ -34,7 +30,6 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
             )
         ),
     }
-    planned.connection.close().await;
     let plan = &planned.plan;
     report_permissions(&planned.authority, plan, args.format == Format::Human);
     if args.format == Format::Human && !plan.is_empty() {
@@ -48,14 +43,7 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
             .now
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let saved = SavedPlan::new(
-            plan.clone(),
-            planned.desired.digest.clone(),
-            planned.projects.clone(),
-            planned.fingerprints.clone(),
-            created_at,
-        )
-        .with_selection(&args.targets, &args.excludes);
+        let saved = planned.saved(created_at, &args.targets, &args.excludes);
         write_file(path, &saved.to_json())?;
         eprintln!(
             "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    kcform apply --plan {}",
@@ -77,12 +65,8 @@ pub async fn run(args: &PlanArgs, settings: &GlobalSettings) -> anyhow::Result<i
     } else {
         exit::SUCCESS
     };
-    // The process ends right after this; freeing tens of thousands of objects one by one
-    // would only add to the wall time of every plan.
-    std::mem::forget(planned.plan);
-    std::mem::forget(planned.live);
-    std::mem::forget(planned.desired);
-    std::mem::forget(planned.fingerprints);
+    // The process ends right after this.
+    planned.forget();
     Ok(code)
 }
 

@@ -14,9 +14,9 @@
 //!   no link followed at the last component) used by the local backend, the secret sink and
 //!   the emulator's data files.
 //!
-//! The module sits below `apply`, `commands` and `emulator` (they use it) and above the plan
-//! types (`plan::Plan`, `plan::drift::Snapshot`), which it reads: it depends on none of its
-//! users.
+//! The module sits below `apply`, `pipeline`, `commands` and `emulator` (they use it) and
+//! above the plan types (`plan::Plan`, `plan::drift::Snapshot`), which it reads: it depends on
+//! none of its users.
 
 pub mod backend;
 pub mod file;
