@@ -420,7 +420,7 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
         )
         .await
     };
-    super::delay::until(answer_at).await;
+    tokio::time::sleep_until(answer_at.into()).await;
     response
 }
 

@@ -5,7 +5,6 @@
 mod control;
 mod errors;
 mod faults;
-mod journal;
 mod keys;
 mod matrix;
 mod persistence;
@@ -13,6 +12,7 @@ mod projects;
 mod roles;
 mod rules;
 mod service_accounts;
+mod storage;
 mod tokens;
 
 use std::net::{Ipv4Addr, SocketAddr};
