@@ -8,7 +8,7 @@
 //! `db` (the row types and the queries the routes need), `state` (shared state,
 //! transactions, tokens, bootstrap), `stats` (request counters), `auth` (tokens, roles),
 //! `extract` (Keystone-shaped request rejections, paging), `routes/*` (one file per
-//! resource), `faults` (injected faults), `control_token` (who may use the `/_emulator/…`
+//! resource), `faults` (injected faults), `delay` (exact latency), `control_token` (who may use the `/_emulator/…`
 //! control routes), `error` (error types).
 //!
 //! [`start`] listens on a loopback address unless [`EmulatorOptions::allow_remote`] is set, and
@@ -17,6 +17,7 @@
 mod auth;
 pub mod control_token;
 mod db;
+mod delay;
 mod error;
 mod extract;
 pub mod faults;
