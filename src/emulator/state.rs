@@ -225,7 +225,7 @@ impl EmulatorState {
             let rows = statement
                 .query_map([], |row| {
                     (0..columns)
-                        .map(|i| Ok(format!("{:?}", row.get_ref(i)?)))
+                        .map(|i| Ok(format!("{:?}", row.get::<_, rusqlite::types::Value>(i)?)))
                         .collect::<rusqlite::Result<Vec<String>>>()
                 })
                 .expect("rows")

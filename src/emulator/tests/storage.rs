@@ -212,3 +212,103 @@ async fn lists_follow_every_change_through_the_indexes() {
         ["alpha", "mid", "zeta"]
     );
 }
+
+/// Measures a 200-key page (`cargo test --profile bench --lib page_timing -- --ignored
+/// --nocapture`): the SQL reads, and the wire bodies built and serialized.
+#[tokio::test]
+#[ignore]
+async fn page_timing() {
+    let h = Harness::new().await;
+    let project = h.create_project("analytics").await;
+    for a in 0..100 {
+        let sa = h.create_sa(&project.id, &format!("sa-{a:03}")).await;
+        for k in 0..2 {
+            h.create_key(&sa.id, &format!("key-{k}")).await;
+        }
+    }
+    let state = h.emu.state().clone();
+    let runs = 500;
+    let started = std::time::Instant::now();
+    for _ in 0..runs {
+        let (keys, total) = state
+            .read(|db| db.project_keys(&project.id, None, 0, 1000))
+            .expect("page");
+        assert_eq!((keys.len(), total), (200, 200));
+        std::hint::black_box(keys);
+    }
+    let sql = started.elapsed() / runs;
+    let (keys, _) = state
+        .read(|db| db.project_keys(&project.id, None, 0, 1000))
+        .expect("page");
+    let started = std::time::Instant::now();
+    for _ in 0..runs {
+        let owner = crate::emulator::routes::Owner::account_of(&project.id);
+        let list = crate::wire::ApplicationCredentialList {
+            application_credentials: keys
+                .iter()
+                .cloned()
+                .map(|k| crate::emulator::routes::key_view(k, &owner, "http://127.0.0.1:1"))
+                .collect(),
+            links: None,
+            pagination: None,
+        };
+        std::hint::black_box(serde_json::to_vec(&list).expect("json"));
+    }
+    let build = started.elapsed() / runs;
+    let path = format!(
+        "/identity/v3/projects/{}/application_credentials?limit=1000",
+        project.id
+    );
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        h.get(&path).await.ok(200);
+    }
+    let http = started.elapsed() / 100;
+    eprintln!(
+        "200-key page: SQL {sql:?}, wire bodies + JSON {build:?} (incl. a clone of the rows), whole GET over HTTP {http:?}"
+    );
+}
+
+#[test]
+fn a_fresh_data_file_is_a_whole_private_kcform_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.db");
+    let (state, _) = EmulatorState::open(&options(&data_file)).expect("opens");
+    let header = std::fs::read(&data_file).expect("read");
+    assert!(header.starts_with(b"SQLite format 3\0"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&data_file)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "no temporary file is left: {names:?}"
+    );
+    let conn = rusqlite::Connection::open_with_flags(
+        &data_file,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open");
+    let pragma = |name: &str| -> String {
+        conn.query_row(&format!("PRAGMA {name}"), [], |row| {
+            Ok(format!("{:?}", row.get::<_, rusqlite::types::Value>(0)?))
+        })
+        .expect("pragma")
+    };
+    assert_eq!(pragma("journal_mode"), r#"Text("wal")"#);
+    assert_eq!(
+        pragma("application_id"),
+        format!("Integer({})", 0x6b63_666d)
+    );
+    assert_eq!(pragma("user_version"), "Integer(1)");
+    drop(state);
+}
