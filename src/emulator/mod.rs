@@ -21,7 +21,7 @@ mod delay;
 mod error;
 mod extract;
 pub mod faults;
-pub(crate) mod routes;
+mod routes;
 mod state;
 pub mod stats;
 mod store;

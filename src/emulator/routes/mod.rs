@@ -261,7 +261,7 @@ pub(crate) fn service_account_identity(name: &str, project_id: &str) -> String {
 }
 
 /// What each key shows about its owner, worked out once per owner.
-pub(crate) struct Owner {
+pub(super) struct Owner {
     project_id: Option<String>,
     roles: Vec<wire::NamedRef>,
 }
@@ -287,7 +287,7 @@ impl Owner {
     }
 
     /// The owner of a service account's keys in `project_id` (Project Member there).
-    pub(crate) fn account_of(project_id: &str) -> Owner {
+    pub(super) fn account_of(project_id: &str) -> Owner {
         Owner {
             project_id: Some(project_id.to_string()),
             roles: vec![super::auth::role_ref(
@@ -298,7 +298,7 @@ impl Owner {
 }
 
 /// The API form of an access key (never with its secret).
-pub(crate) fn key_view(k: Key, owner: &Owner, base: &str) -> wire::ApplicationCredential {
+pub(super) fn key_view(k: Key, owner: &Owner, base: &str) -> wire::ApplicationCredential {
     let links = json!({
         "self": format!("{base}/identity/v3/users/{}/application_credentials/{}", k.user_id, k.id)
     });

@@ -9,6 +9,7 @@ mod keys;
 mod matrix;
 mod persistence;
 mod projects;
+mod queries;
 mod roles;
 mod rules;
 mod service_accounts;
