@@ -219,7 +219,7 @@ pub struct EmulatorArgs {
     /// loopback address.
     #[arg(long, value_name = "FILE")]
     pub control_token_file: Option<PathBuf>,
-    /// Persist the state to this JSON file.
+    /// Persist the state to this SQLite database file (created when missing).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Write the Org Admin access key {"id", "secret"} to this file (mode 0600).

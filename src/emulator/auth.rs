@@ -11,9 +11,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use time::{Duration, OffsetDateTime};
 
+use super::db::{Db, Key, KeyStatus, OrgRole, Organization, Project, ProjectRole, User, UserKind};
 use super::error::{ApiError, ApiResult};
-use super::state::{self, EmulatorState, TokenRecord};
-use super::store::{Data, Key, KeyStatus, OrgRole, Project, ProjectRole, User, UserKind};
+use super::state::{self, EmulatorState, TokenRecord, Unusable};
 use crate::limits::TOKEN_LIFETIME_SECS;
 use crate::wire::{
     AppCredAuth, CatalogEndpoint, CatalogEntry, NamedRef, Token, TokenAppCred, UserRef,
@@ -100,26 +100,25 @@ impl Permission {
 }
 
 impl Caller {
-    /// Resolves a token record against the current data; `None` if the user is gone.
-    fn resolve(data: &Data, record: &TokenRecord) -> Option<Caller> {
-        let user = data.users.get(&record.user_id)?;
-        let kind = match &user.kind {
+    /// The caller acting as `user`.
+    fn of(user: User) -> Caller {
+        let kind = match user.kind {
             UserKind::Person {
                 org_role,
                 project_roles,
             } => CallerKind::Person {
-                org_role: *org_role,
-                project_roles: project_roles.clone(),
+                org_role,
+                project_roles,
             },
-            UserKind::ServiceAccount { project_id, .. } => CallerKind::ServiceAccount {
-                project_id: project_id.clone(),
-            },
+            UserKind::ServiceAccount { project_id, .. } => {
+                CallerKind::ServiceAccount { project_id }
+            }
         };
-        Some(Caller {
-            user_id: user.id.clone(),
-            name: user.name.clone(),
+        Caller {
+            user_id: user.id,
+            name: user.name,
             kind,
-        })
+        }
     }
 
     /// The caller's organization-wide role.
@@ -245,16 +244,15 @@ impl FromRequestParts<EmulatorState> for Caller {
             })?
             .to_str()
             .map_err(|_| ApiError::unauthorized("the X-Auth-Token header is not valid text"))?;
-        // One lock, and no copy of the token's body: every API request runs this.
-        let Some(resolved) = state.with_token(token, Caller::resolve) else {
+        match state.token_user(token)? {
+            Ok((_, user)) => Ok(Caller::of(user)),
             // Keystone answers a token whose application credential was deleted with the
             // credential's 404, not a 401.
-            return Err(match state.deleted_key_of(token) {
-                Some(key_id) => unknown_credential(&key_id),
-                None => ApiError::unauthorized("the token is invalid, expired or revoked"),
-            });
-        };
-        resolved.ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))
+            Err(Unusable::KeyDeleted(key_id)) => Err(unknown_credential(&key_id)),
+            Err(Unusable::Invalid) => Err(ApiError::unauthorized(
+                "the token is invalid, expired or revoked",
+            )),
+        }
     }
 }
 
@@ -309,20 +307,22 @@ pub fn role_names(user: &User) -> Vec<&'static str> {
 }
 
 /// The roles a key carries, as Keystone lists them on the key and in tokens.
-pub fn user_roles(data: &Data, user: &User) -> (Vec<NamedRef>, BTreeMap<String, String>) {
+pub fn user_roles(
+    db: &Db,
+    user: &User,
+) -> rusqlite::Result<(Vec<NamedRef>, BTreeMap<String, String>)> {
     let roles = role_names(user).into_iter().map(role_ref).collect();
     let by_project = match &user.kind {
         UserKind::Person { project_roles, .. } => project_roles
             .iter()
             .map(|(p, r)| (p.clone(), r.as_str().to_string()))
             .collect(),
-        UserKind::ServiceAccount { project_id, .. } => data
-            .projects
-            .get(project_id)
-            .map(|p| BTreeMap::from([(p.name.clone(), ProjectRole::Member.as_str().to_string())]))
+        UserKind::ServiceAccount { project_id, .. } => db
+            .project(project_id)?
+            .map(|p| BTreeMap::from([(p.name, ProjectRole::Member.as_str().to_string())]))
             .unwrap_or_default(),
     };
-    (roles, by_project)
+    Ok((roles, by_project))
 }
 
 /// Checks an application-credential identity and issues a token. Answers 404 for an unknown
@@ -333,16 +333,15 @@ pub fn issue_token(
     cred: &AppCredAuth,
     base_url: &str,
 ) -> ApiResult<(String, Token)> {
-    let (record, token) = state.read(|data| -> ApiResult<_> {
-        let key = find_key(data, cred)?;
+    let (record, token) = state.read(|db| -> ApiResult<_> {
+        let key = find_key(db, cred)?;
         if key.secret_sha256 != state::sha256_hex(&cred.secret) {
             return Err(ApiError::unauthorized("invalid access key ID or secret"));
         }
-        let user = data
-            .users
-            .get(&key.user_id)
+        let user = db
+            .user(&key.user_id)?
             .ok_or_else(|| ApiError::unauthorized("invalid access key ID or secret"))?;
-        if !state::user_can_authenticate(user) {
+        if !state::user_can_authenticate(&user) {
             return Err(ApiError::unauthorized(format!(
                 "service account `{}` is inactive; its access keys cannot issue tokens",
                 user.name
@@ -358,7 +357,7 @@ pub fn issue_token(
             .replace_nanosecond(0)
             .unwrap_or_else(|_| OffsetDateTime::now_utc());
         let expires = issued + Duration::seconds(TOKEN_LIFETIME_SECS);
-        let body = token_body(data, user, key, issued, expires, base_url);
+        let body = token_body(db, &user, &key, issued, expires, base_url)?;
         let record = TokenRecord {
             user_id: user.id.clone(),
             key_id: key.id.clone(),
@@ -378,11 +377,11 @@ fn unknown_credential(id: &str) -> ApiError {
     ApiError::not_found(format!("Could not find Application Credential: {id}."))
 }
 
-fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
+fn find_key(db: &Db, cred: &AppCredAuth) -> ApiResult<Key> {
     let invalid = || ApiError::unauthorized("invalid access key ID or secret");
     if let Some(id) = &cred.id {
         // As Keystone: an unknown ID is a 404; a wrong secret, or an unknown name, a 401.
-        return data.keys.get(id).ok_or_else(|| unknown_credential(id));
+        return db.key(id)?.ok_or_else(|| unknown_credential(id));
     }
     let (Some(name), Some(user_id)) = (&cred.name, cred.user.as_ref().and_then(|u| u.id.as_ref()))
     else {
@@ -390,20 +389,23 @@ fn find_key<'d>(data: &'d Data, cred: &AppCredAuth) -> ApiResult<&'d Key> {
             "application_credential needs `id`, or `name` together with `user.id`",
         ));
     };
-    data.keys.named(user_id, name).next().ok_or_else(invalid)
+    db.keys_of(user_id, Some(name))?
+        .into_iter()
+        .next()
+        .ok_or_else(invalid)
 }
 
 fn token_body(
-    data: &Data,
+    db: &Db,
     user: &User,
     key: &Key,
     issued: OffsetDateTime,
     expires: OffsetDateTime,
     base_url: &str,
-) -> Token {
-    let (roles, project_roles) = user_roles(data, user);
-    let org = &data.organization;
-    let project = Some(token_scope(data, user));
+) -> rusqlite::Result<Token> {
+    let (roles, project_roles) = user_roles(db, user)?;
+    let org = db.organization()?;
+    let project = Some(token_scope(db, user, &org)?);
     // A service account's Keystone user name is its identity (docs/design.md#roles), which tells
     // its tokens from a person's: never the presence of `project`.
     let user_name = match &user.kind {
@@ -412,7 +414,7 @@ fn token_body(
         }
         UserKind::Person { .. } => user.name.clone(),
     };
-    Token {
+    Ok(Token {
         expires_at: state::rfc3339(expires),
         issued_at: state::rfc3339(issued),
         methods: vec![METHOD.to_string()],
@@ -433,7 +435,7 @@ fn token_body(
             restricted: true,
         }),
         catalog: catalog(base_url),
-    }
+    })
 }
 
 /// The project a key's tokens are scoped to. Keystone binds every application credential to a
@@ -441,24 +443,28 @@ fn token_body(
 /// account's key is bound to its own project; a person's to the first project (by name) it
 /// holds a role in, or, for a person with organization-wide roles only, to the organization's
 /// own scope (its ID and name), which a fresh organization has before any project exists.
-fn token_scope(data: &Data, user: &User) -> NamedRef {
-    let scope = |p: &Project| NamedRef {
-        id: p.id.clone(),
-        name: p.name.clone(),
+fn token_scope(db: &Db, user: &User, org: &Organization) -> rusqlite::Result<NamedRef> {
+    let scope = |p: Project| NamedRef {
+        id: p.id,
+        name: p.name,
     };
     let bound = match &user.kind {
-        UserKind::ServiceAccount { project_id, .. } => data.projects.get(project_id).map(scope),
-        UserKind::Person { project_roles, .. } => project_roles.keys().find_map(|name| {
-            data.projects
-                .named(super::store::PROJECTS, name)
-                .next()
-                .map(scope)
-        }),
+        UserKind::ServiceAccount { project_id, .. } => db.project(project_id)?.map(scope),
+        UserKind::Person { project_roles, .. } => {
+            let mut bound = None;
+            for name in project_roles.keys() {
+                if let Some(project) = db.project_named(name)? {
+                    bound = Some(scope(project));
+                    break;
+                }
+            }
+            bound
+        }
     };
-    bound.unwrap_or_else(|| NamedRef {
-        id: data.organization.id.clone(),
-        name: data.organization.name.clone(),
-    })
+    Ok(bound.unwrap_or_else(|| NamedRef {
+        id: org.id.clone(),
+        name: org.name.clone(),
+    }))
 }
 
 /// The service catalog: one identity endpoint at `<base>/identity/v3`.

@@ -1,26 +1,49 @@
 //! Exact waits for injected latency. tokio's timer wheel counts whole milliseconds and its
-//! worker parks with a millisecond timeout, so a 20 ms latency fault cost each request 21–22 ms.
-//! A latency fault is a measuring instrument (the scale bench divides by it), so it is kept to
-//! the configured time by one timer thread that sleeps until the earliest deadline on a
-//! condition variable (a futex wait, precise to tens of microseconds) and wakes its waiters.
+//! worker parks with a millisecond timeout: measured on the benchmark's 2-core VM (2 workers,
+//! ten concurrent 20 ms waits, 300 of them), `tokio::time::sleep_until` woke 1.2 ms late on
+//! average (at most 1.4), this thread 0.2 ms (at most 0.4) — a plan's ~22 rounds in a row
+//! would pay some 22 ms more with tokio's timer (docs/scale.md). A latency fault is a
+//! measuring instrument (the bench divides by it), so it is kept to the configured time by a
+//! timer thread that sleeps until the earliest deadline on a condition variable (a futex wait,
+//! precise to tens of microseconds) and wakes its waiters.
+//!
+//! The thread belongs to its [`Timer`] (one per emulator, in `faults::Faults`): it starts at
+//! the first wait, and dropping the timer stops it and joins it, so a stopped emulator leaves
+//! no thread behind.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-/// Waits until `deadline` (returns at once when it has passed).
-pub async fn until(deadline: Instant) {
-    if deadline <= Instant::now() {
-        return;
+/// One emulator's timer thread (started at the first wait) and what it waits for.
+#[derive(Default)]
+pub struct Timer {
+    shared: Arc<Shared>,
+    thread: OnceLock<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timer").finish_non_exhaustive()
     }
-    let (wake, woken) = oneshot::channel();
-    timer().add(deadline, wake);
-    // The timer thread never drops a waiter before its deadline, so an error cannot happen
-    // early; either way the wait is over.
-    let _ = woken.await;
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Pending {
+    waiters: BinaryHeap<Reverse<Waiter>>,
+    sequence: u64,
+    /// Set when the timer is dropped: the thread wakes everyone and ends.
+    stop: bool,
 }
 
 /// One pending wait: ordered by deadline, then by arrival.
@@ -50,36 +73,28 @@ impl Ord for Waiter {
     }
 }
 
-#[derive(Default)]
-struct Pending {
-    waiters: BinaryHeap<Reverse<Waiter>>,
-    sequence: u64,
-}
-
-/// The process's timer thread and what it waits for.
-struct Timer {
-    pending: Mutex<Pending>,
-    changed: Condvar,
-}
-
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<&'static Timer> = OnceLock::new();
-    TIMER.get_or_init(|| {
-        let timer: &'static Timer = Box::leak(Box::new(Timer {
-            pending: Mutex::new(Pending::default()),
-            changed: Condvar::new(),
-        }));
-        std::thread::Builder::new()
-            .name("emulator-timer".into())
-            .spawn(move || timer.run())
-            .expect("the emulator can start its timer thread");
-        timer
-    })
-}
-
 impl Timer {
+    /// Waits until `deadline` (returns at once when it has passed).
+    pub async fn until(&self, deadline: Instant) {
+        if deadline <= Instant::now() {
+            return;
+        }
+        let (wake, woken) = oneshot::channel();
+        self.add(deadline, wake);
+        // The thread never drops a waiter before its deadline unless the timer is dropped
+        // (the emulator stops); either way the wait is over.
+        let _ = woken.await;
+    }
+
     fn add(&self, deadline: Instant, wake: oneshot::Sender<()>) {
-        let mut pending = self.lock();
+        self.thread.get_or_init(|| {
+            let shared = Arc::clone(&self.shared);
+            std::thread::Builder::new()
+                .name("emulator-timer".into())
+                .spawn(move || shared.run())
+                .expect("the emulator can start its timer thread")
+        });
+        let mut pending = self.shared.lock();
         pending.sequence += 1;
         let sequence = pending.sequence;
         let earliest = pending
@@ -93,11 +108,23 @@ impl Timer {
         }));
         drop(pending);
         if earliest {
-            self.changed.notify_one();
+            self.shared.changed.notify_one();
         }
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.changed.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
         // A waiter list is consistent after any panic (push and pop are whole operations).
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -105,6 +132,11 @@ impl Timer {
     fn run(&self) {
         let mut pending = self.lock();
         loop {
+            if pending.stop {
+                // Dropping the senders ends every wait.
+                pending.waiters.clear();
+                return;
+            }
             let now = Instant::now();
             while pending
                 .waiters
@@ -141,12 +173,13 @@ mod tests {
 
     #[tokio::test]
     async fn waits_are_exact_and_woken_in_deadline_order() {
+        let timer = Arc::new(Timer::default());
         let start = Instant::now();
-        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let order = Arc::new(Mutex::new(Vec::new()));
         let waits = [30u64, 10, 20].map(|ms| {
-            let order = std::sync::Arc::clone(&order);
+            let (order, timer) = (Arc::clone(&order), Arc::clone(&timer));
             tokio::spawn(async move {
-                until(start + Duration::from_millis(ms)).await;
+                timer.until(start + Duration::from_millis(ms)).await;
                 let late = start.elapsed().saturating_sub(Duration::from_millis(ms));
                 order.lock().unwrap().push(ms);
                 late
@@ -162,10 +195,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_past_deadline_does_not_wait() {
+    async fn a_past_deadline_does_not_wait_and_starts_no_thread() {
+        let timer = Timer::default();
         let start = Instant::now();
-        until(start.checked_sub(Duration::from_millis(5)).unwrap_or(start)).await;
-        until(start).await;
+        timer
+            .until(start.checked_sub(Duration::from_millis(5)).unwrap_or(start))
+            .await;
+        timer.until(start).await;
         assert!(start.elapsed() < Duration::from_millis(5));
+        assert!(timer.thread.get().is_none());
+    }
+
+    #[tokio::test]
+    async fn dropping_the_timer_ends_its_waits_and_its_thread() {
+        let timer = Timer::default();
+        let (wake, woken) = oneshot::channel::<()>();
+        timer.add(Instant::now() + Duration::from_secs(3600), wake);
+        let thread = timer.thread.get().expect("started at the first wait");
+        assert!(!thread.is_finished());
+        // Dropping joins the thread: this returns only once it has ended.
+        drop(timer);
+        assert!(
+            woken.await.is_err(),
+            "a pending wait ends when its timer goes"
+        );
     }
 }

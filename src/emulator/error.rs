@@ -59,6 +59,15 @@ pub enum EmulatorError {
         /// The version this build reads and writes.
         expected: u32,
     },
+    /// The database failed (opening it, or a statement of start-up).
+    #[error("the emulator database {} failed: {source}", path.display())]
+    Database {
+        /// The data file (`:memory:` for an in-memory emulator).
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// Writing a file (data file, credential file) failed.
     #[error("cannot write {}: {source}", path.display())]
     WriteFile {
@@ -115,8 +124,8 @@ pub enum EmulatorError {
         /// Which rule the token breaks (never the token itself).
         reason: String,
     },
-    /// The state could not be encoded as JSON (a bug, not a user error).
-    #[error("cannot encode the emulator state: {0}")]
+    /// The admin credential could not be encoded as JSON (a bug, not a user error).
+    #[error("cannot encode the emulator's admin credential: {0}")]
     Encode(#[from] serde_json::Error),
 }
 

@@ -218,6 +218,8 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Faults {
     inner: Arc<Mutex<Inner>>,
+    /// Keeps injected latency exact (see `delay`); its thread ends with the last clone.
+    timer: Arc<super::delay::Timer>,
 }
 
 impl std::fmt::Debug for Faults {
@@ -420,7 +422,7 @@ pub async fn inject(State(state): State<EmulatorState>, request: Request, next: 
         )
         .await
     };
-    super::delay::until(answer_at).await;
+    faults.timer.until(answer_at).await;
     response
 }
 

@@ -4,28 +4,27 @@
 //! [`RunningEmulator`] handle, [`EmulatorState`] and [`router`] for tests that mount the
 //! router themselves.
 //!
-//! Layout: `store` (persistent data, atomic file), `table` (indexed tables with undo logs),
-//! `journal` (append-only change journal, compaction), `commit` (group commit), `state`
-//! (shared state, transactions, bootstrap), `stats` (request counters), `auth` (tokens, roles), `extract` (Keystone-shaped request rejections, paging),
-//! `routes/*` (one file per resource), `control_token` (who may use the `/_emulator/…`
+//! Layout: `store` (the SQLite data file: creating, opening and checking it; `schema.sql`),
+//! `db` (the row types and the queries the routes need), `state` (shared state,
+//! transactions, tokens, bootstrap), `stats` (request counters), `auth` (tokens, roles),
+//! `extract` (Keystone-shaped request rejections, paging), `routes/*` (one file per
+//! resource), `faults` (injected faults), `delay` (exact latency), `control_token` (who may use the `/_emulator/…`
 //! control routes), `error` (error types).
 //!
 //! [`start`] listens on a loopback address unless [`EmulatorOptions::allow_remote`] is set, and
 //! an emulator other hosts can reach always requires a control token on its control routes.
 
 mod auth;
-mod commit;
 pub mod control_token;
+mod db;
 mod delay;
 mod error;
 mod extract;
 pub mod faults;
-mod journal;
 mod routes;
 mod state;
 pub mod stats;
 mod store;
-mod table;
 
 #[cfg(test)]
 mod tests;
@@ -46,8 +45,9 @@ pub use state::EmulatorState;
 
 use crate::wire::AccessKeyCredential;
 
-/// The embedded emulator's data file, inside kcform's state directory (`state::DIR`).
-pub const EMBEDDED_DATA_FILE: &str = "emulator.json";
+/// The embedded emulator's data file (an SQLite database), inside kcform's state directory
+/// (`state::DIR`).
+pub const EMBEDDED_DATA_FILE: &str = "emulator.db";
 /// The embedded emulator's Org Admin credential, inside kcform's state directory (`state::DIR`).
 pub const EMBEDDED_ADMIN_FILE: &str = "emulator-admin.json";
 
@@ -57,7 +57,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How to run the emulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulatorOptions {
-    /// The JSON data file; `None` keeps the state in memory only.
+    /// The data file (an SQLite database); `None` keeps the state in memory only.
     pub data_file: Option<PathBuf>,
     /// Where to write `{"id", "secret"}` of the Org Admin key (mode 0600).
     pub bootstrap_credentials: Option<PathBuf>,
@@ -126,9 +126,8 @@ impl RunningEmulator {
     }
 
     /// Stops accepting connections, lets running requests finish (up to a few seconds),
-    /// folds the journal into the data file and returns. Every change is already on disk
-    /// before it is answered (in the journal); the compaction only makes the next start
-    /// faster.
+    /// copies SQLite's WAL into the data file and returns. Every change is already committed
+    /// before it is answered; the checkpoint only leaves the data file whole on its own.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -142,7 +141,7 @@ impl RunningEmulator {
             task.abort();
         }
         let state = self.state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.compact()).await;
+        let _ = tokio::task::spawn_blocking(move || state.checkpoint()).await;
     }
 }
 
@@ -181,7 +180,7 @@ pub async fn start(
 }
 
 /// Embedded mode for `endpoint = "emulator"`: listens on `127.0.0.1:0`, persists to
-/// `<config_dir>/.kcform/emulator.json`, keeps the Org Admin credential in
+/// `<config_dir>/.kcform/emulator.db`, keeps the Org Admin credential in
 /// `<config_dir>/.kcform/emulator-admin.json` (mode 0600, dir 0700) and reuses it on later
 /// runs while it is still valid.
 pub async fn start_embedded(config_dir: &Path) -> Result<RunningEmulator, EmulatorError> {

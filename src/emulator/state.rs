@@ -1,28 +1,24 @@
-//! The live emulator state shared by every request: the persistent [`Data`] plus the
-//! in-memory token table, behind one lock. Every change is a transaction: it runs in place
-//! while its tables record what it replaced, so a refused request is rolled back in O(changes)
-//! and never leaves a half-applied change behind. A committed change queues one journal line
-//! (`journal`); [`EmulatorState::commit`] — run by the router around every request — answers
-//! only once that line is on disk, sharing fsyncs between concurrent requests (group commit,
-//! `commit`), and a failed write undoes the change and answers 500. Also owns bootstrap
-//! (first organization, Org Admin key issue/reuse) and the ID, secret and clock helpers.
+//! The live emulator state shared by every request: the SQLite database (`store`, `db`) behind
+//! one lock, the in-memory token table, the injected faults and the counters. Every change is
+//! one SQLite transaction ([`EmulatorState::write`]): a refused request rolls back, and a
+//! change is committed — on disk, see `store` — before its answer is built. Also owns
+//! bootstrap (first organization, Org Admin key issue/reuse) and the ID, secret and clock
+//! helpers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::Notify;
-
+use rusqlite::TransactionBehavior;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::EmulatorOptions;
-use super::commit::{Durability, Step};
+use super::db::{AccountStatus, Db, Key, KeyStatus, OrgRole, Organization, User, UserKind};
 use super::error::{ApiError, ApiResult, EmulatorError};
-use super::journal::{self, Change, Journal};
 use super::stats::Stats;
-use super::store::{self, Bootstrap, Data, Key, KeyStatus, OrgRole, Organization, User, UserKind};
+use super::store::Store;
 use crate::wire::{AccessKeyCredential, Token};
 
 /// Name of the bootstrap Org Admin user.
@@ -33,8 +29,8 @@ pub const BOOTSTRAP_KEY_NAME: &str = "bootstrap";
 pub const ORGANIZATION_NAME: &str = "kcform-emulator";
 
 /// A token the emulator issued. Whether it still works is decided on every use against the
-/// current [`Data`] (key present and active, owner active), which is what makes deleting a
-/// key, deleting an account or deactivating it revoke its tokens at once.
+/// database (key present and active, owner active), which is what makes deleting a key,
+/// deleting an account or deactivating it revoke its tokens at once.
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
     /// The user the token acts as.
@@ -47,44 +43,13 @@ pub struct TokenRecord {
     pub body: Token,
 }
 
-struct Inner {
-    data: Data,
-    /// The journal and group-commit state; `None` for an in-memory emulator.
-    durability: Option<Durability>,
-    /// Held for the state's lifetime so two processes never serve one data file (each would
-    /// overwrite the other's changes).
-    _data_lock: Option<std::fs::File>,
-    /// Keyed by the hex SHA-256 of the token string, so the table never holds a usable token.
-    tokens: HashMap<String, TokenRecord>,
-    /// Unexpired tokens whose key was deleted, by the same hash: the key's ID and the token's
-    /// expiry. Keystone answers such a token `404 Could not find Application Credential`, not
-    /// `401`, and so does the emulator.
-    key_deleted: HashMap<String, (String, OffsetDateTime)>,
-}
-
-/// Most tokens remembered in [`Inner::key_deleted`]; beyond, such a token answers `401`.
-const MAX_KEY_DELETED_TOKENS: usize = 100_000;
-
-/// Drops the tokens that stopped working, remembering those whose key was deleted.
-fn prune_tokens(
-    data: &Data,
-    tokens: &mut HashMap<String, TokenRecord>,
-    key_deleted: &mut HashMap<String, (String, OffsetDateTime)>,
-    now: OffsetDateTime,
-) {
-    key_deleted.retain(|_, (_, expires)| *expires > now);
-    tokens.retain(|hash, record| {
-        if token_usable(data, record, now) {
-            return true;
-        }
-        if record.expires_at > now
-            && data.keys.get(&record.key_id).is_none()
-            && key_deleted.len() < MAX_KEY_DELETED_TOKENS
-        {
-            key_deleted.insert(hash.clone(), (record.key_id.clone(), record.expires_at));
-        }
-        false
-    });
+/// Why a token does not work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// Unknown, expired, revoked, or its key or owner no longer allows it.
+    Invalid,
+    /// Its key was deleted (Keystone answers `404` for the credential, not `401`).
+    KeyDeleted(String),
 }
 
 /// What [`EmulatorState::open_with`] produced.
@@ -96,16 +61,19 @@ pub(super) struct Opened {
     pub issued: bool,
 }
 
+/// Tokens by the hex SHA-256 of the token string, so the table never holds a usable token.
+/// Records stay until they expire, so a token whose key was deleted still answers `404`.
+type Tokens = HashMap<String, Arc<TokenRecord>>;
+
 /// Shared handle to the emulator's state; cheap to clone. Build one with
 /// [`EmulatorState::open`] and serve it with [`super::router`].
 #[derive(Clone)]
 pub struct EmulatorState {
-    /// Readers (listings, token checks) share it: at scale they are most requests, and one
-    /// listing's answer takes long enough to build that serializing them would queue the rest.
-    inner: Arc<RwLock<Inner>>,
+    /// One connection, one request at a time: a page of 200 keys takes well under a
+    /// millisecond to read, so readers do not queue behind each other for long.
+    store: Arc<Mutex<Store>>,
+    tokens: Arc<Mutex<Tokens>>,
     faults: super::faults::Faults,
-    /// Woken whenever a journal write settles.
-    settled: Arc<Notify>,
     stats: Arc<Stats>,
 }
 
@@ -115,11 +83,17 @@ impl std::fmt::Debug for EmulatorState {
     }
 }
 
+impl From<rusqlite::Error> for ApiError {
+    fn from(error: rusqlite::Error) -> ApiError {
+        ApiError::internal(format!("the emulator's database failed: {error}"))
+    }
+}
+
 impl EmulatorState {
-    /// Loads the state from `options.data_file` (or bootstraps a fresh organization) and
-    /// issues a fresh Org Admin key, revoking the previous bootstrap key. Returns the state
-    /// and the new key; it does not write `options.bootstrap_credentials` (that is
-    /// [`super::start`]'s job).
+    /// Opens `options.data_file` (or creates it with a fresh organization; without a file the
+    /// state lives in memory) and issues a fresh Org Admin key, revoking the previous
+    /// bootstrap key. Returns the state and the new key; it does not write
+    /// `options.bootstrap_credentials` (that is [`super::start`]'s job).
     pub fn open(
         options: &EmulatorOptions,
     ) -> Result<(EmulatorState, AccessKeyCredential), EmulatorError> {
@@ -134,44 +108,34 @@ impl EmulatorState {
         payment_method: bool,
         reuse: Option<&AccessKeyCredential>,
     ) -> Result<Opened, EmulatorError> {
-        let data_lock = match &data_file {
-            Some(path) => Some(store::lock_data_file(path, store::DATA_LOCK_WAIT)?),
-            None => None,
+        let mut store = match &data_file {
+            Some(path) => Store::open(path, payment_method, fresh_organization)?,
+            None => Store::in_memory(payment_method, fresh_organization)?,
         };
-        let loaded = match &data_file {
-            Some(path) => journal::load(path)?,
-            None => None,
+        let failed = |source| EmulatorError::Database {
+            path: data_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(":memory:")),
+            source,
         };
-        let mut data = loaded.unwrap_or_else(|| fresh_data(payment_method));
-        let reused = reuse.filter(|cred| is_bootstrap_key(&data, cred)).cloned();
+        let tx = store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let db = Db::new(&tx);
+        let reused = match reuse {
+            Some(cred) if is_bootstrap_key(&db, cred).map_err(failed)? => Some(cred.clone()),
+            _ => None,
+        };
         let (credential, issued) = match reused {
             Some(cred) => (cred, false),
-            None => (rotate_bootstrap_key(&mut data), true),
+            None => (rotate_bootstrap_key(&db).map_err(failed)?, true),
         };
-        // Start-up compaction: the data file gets the replayed journal and the new key, and
-        // the journal starts empty.
-        let durability = match data_file {
-            Some(path) => {
-                let mut journal = Journal::new(path);
-                journal.compact(&data)?;
-                Some(Durability::new(journal))
-            }
-            None => None,
-        };
-        data.users.take_undo();
-        data.projects.take_undo();
-        data.keys.take_undo();
-        data.agents.take_undo();
+        tx.commit().map_err(failed)?;
         let state = EmulatorState {
-            inner: Arc::new(RwLock::new(Inner {
-                data,
-                durability,
-                _data_lock: data_lock,
-                tokens: HashMap::new(),
-                key_deleted: HashMap::new(),
-            })),
+            store: Arc::new(Mutex::new(store)),
+            tokens: Arc::new(Mutex::new(HashMap::new())),
             faults: super::faults::Faults::default(),
-            settled: Arc::new(Notify::new()),
             stats: Arc::new(Stats::default()),
         };
         Ok(Opened {
@@ -181,17 +145,17 @@ impl EmulatorState {
         })
     }
 
-    fn lock(&self) -> RwLockWriteGuard<'_, Inner> {
-        // Writes are transactional (see `write`), so a panic while the lock was held cannot
-        // have left `data` half-changed; recovering the guard is safe.
-        self.inner
-            .write()
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        // Changes are transactions: a panic while the lock was held rolled its transaction
+        // back (the guard's drop), so the database is whole; recovering the guard is safe.
+        self.store
+            .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn shared(&self) -> RwLockReadGuard<'_, Inner> {
-        self.inner
-            .read()
+    fn token_table(&self) -> MutexGuard<'_, Tokens> {
+        self.tokens
+            .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -200,235 +164,146 @@ impl EmulatorState {
         self.faults.clone()
     }
 
-    /// Runs `f` on the current data.
-    pub fn read<T>(&self, f: impl FnOnce(&Data) -> T) -> T {
-        f(&self.shared().data)
-    }
-
     /// The request counters (see `stats`).
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)
     }
 
-    /// Runs `f` on the data as one transaction: if it fails, everything it changed is rolled
-    /// back; if it succeeds and changed anything, the change's journal line is queued (the
-    /// answer waits for it in [`EmulatorState::commit`]). Tokens that the change invalidated
-    /// are dropped. Costs O(objects touched · log n), whatever the size of the state.
-    pub fn write<T>(&self, f: impl FnOnce(&mut Data) -> ApiResult<T>) -> ApiResult<T> {
-        let mut inner = self.lock();
-        let Inner {
-            data,
-            durability,
-            tokens,
-            key_deleted,
-            ..
-        } = &mut *inner;
-        let organization = data.organization.clone();
-        let bootstrap = data.bootstrap.clone();
-        let out = match f(data) {
-            Ok(out) => out,
-            Err(error) => {
-                journal::rollback(data, organization, bootstrap);
-                return Err(error);
-            }
-        };
-        let change = Change::take(data, organization, bootstrap);
-        if change.is_empty() {
+    /// Runs `f` on the current data.
+    pub fn read<T>(&self, f: impl FnOnce(&Db) -> T) -> T {
+        let store = self.lock();
+        f(&Db::new(&store.conn))
+    }
+
+    /// Runs `f` as one transaction: if it fails, everything it changed is rolled back; if it
+    /// succeeds, its change is committed before this returns. A change that cannot be saved
+    /// (the data file is gone, the disk is full) is rolled back and answers 500.
+    pub fn write<T>(&self, f: impl FnOnce(&Db) -> ApiResult<T>) -> ApiResult<T> {
+        let mut store = self.lock();
+        store.ensure_file().map_err(not_saved)?;
+        let tx = store
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| not_saved(e.to_string()))?;
+        let before = tx.total_changes();
+        // On an error the transaction is dropped: rolled back.
+        let out = f(&Db::new(&tx))?;
+        if tx.total_changes() == before {
             return Ok(out);
         }
+        store.check_file().map_err(not_saved)?;
+        tx.commit().map_err(|e| not_saved(e.to_string()))?;
         self.stats.change();
-        if let Some(durability) = durability {
-            let line = match change.record(data).line() {
-                Ok(line) => line,
-                Err(error) => {
-                    change.undo(data);
-                    return Err(EmulatorError::from(error).into());
-                }
-            };
-            durability.push(&line, change);
-        }
-        prune_tokens(data, tokens, key_deleted, OffsetDateTime::now_utc());
         Ok(out)
     }
 
-    /// The sequence number below which every change is settled; a request notes it before it
-    /// runs and hands it to [`EmulatorState::commit`].
-    pub fn settled_mark(&self) -> u64 {
-        self.shared()
-            .durability
-            .as_ref()
-            .map_or(0, Durability::settled)
+    /// Copies the WAL into the data file (at shutdown), so the file alone holds everything.
+    pub fn checkpoint(&self) {
+        self.lock().checkpoint();
     }
 
-    /// Waits until every change queued so far is on disk, writing the queued lines itself (one
-    /// write and one fsync for all of them) when no other request is writing. `from` is
-    /// [`EmulatorState::settled_mark`] before the request ran: if a change it may have seen
-    /// could not be saved, the answer is 500 (the change has been undone).
-    pub async fn commit(&self, from: u64) -> ApiResult<()> {
-        let upto = match &self.shared().durability {
-            Some(durability) => durability.appended(),
-            None => return Ok(()),
-        };
-        loop {
-            let notified = self.settled.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let step = {
-                let mut inner = self.lock();
-                let Inner {
-                    data, durability, ..
-                } = &mut *inner;
-                let Some(durability) = durability.as_mut() else {
-                    return Ok(());
-                };
-                match durability.step(from, upto) {
-                    Step::Compact => {
-                        durability.compact(data);
-                        self.settled.notify_waiters();
-                        continue;
-                    }
-                    step => step,
-                }
-            };
-            match step {
-                Step::Done => return Ok(()),
-                Step::Failed(why) => {
-                    return Err(ApiError::internal(format!(
-                        "the emulator could not save its state: {why}"
-                    )));
-                }
-                Step::Wait | Step::Compact => notified.await,
-                Step::Append(mut journal, lines, batch_upto) => {
-                    // The write and its report run on a task of their own, which finishes
-                    // even if this request's future is dropped meanwhile (hyper drops it when
-                    // its client disconnects): the journal must come back and the waiters be
-                    // woken, or every later answer would wait forever.
-                    let state = self.clone();
-                    let written = tokio::task::spawn_blocking(move || {
-                        let result = journal.append(&lines).map_err(|e| e.to_string());
-                        state.stats.journal_write();
-                        let mut inner = state.lock();
-                        let Inner {
-                            data, durability, ..
-                        } = &mut *inner;
-                        if let Some(durability) = durability.as_mut() {
-                            durability.appended_batch(journal, batch_upto, result, data);
-                        }
-                        drop(inner);
-                        state.settled.notify_waiters();
-                    })
-                    .await;
-                    if let Err(panic) = written {
-                        // The blocking task panicked: the journal handle is lost with it.
-                        std::panic::resume_unwind(panic.into_panic());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Folds the journal into the data file (at shutdown; also done at start-up and when the
-    /// journal grows large). Queued changes are written too.
-    pub fn compact(&self) {
-        let mut inner = self.lock();
-        let Inner {
-            data, durability, ..
-        } = &mut *inner;
-        if let Some(durability) = durability.as_mut()
-            && durability.is_dirty()
-        {
-            durability.compact(data);
-        }
-        drop(inner);
-        self.settled.notify_waiters();
+    /// Every row of every table, in a stable order: for tests that check a refused request
+    /// changed nothing.
+    #[cfg(test)]
+    pub fn snapshot(&self) -> Vec<(&'static str, Vec<Vec<String>>)> {
+        let store = self.lock();
+        [
+            "organization",
+            "projects",
+            "users",
+            "role_grants",
+            "keys",
+            "agents",
+        ]
+        .into_iter()
+        .map(|table| {
+            let mut statement = store
+                .conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .expect("table");
+            let columns = statement.column_count();
+            let rows = statement
+                .query_map([], |row| {
+                    (0..columns)
+                        .map(|i| Ok(format!("{:?}", row.get::<_, rusqlite::types::Value>(i)?)))
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                })
+                .expect("rows")
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .expect("rows");
+            (table, rows)
+        })
+        .collect()
     }
 
     /// Remembers an issued token.
     pub fn insert_token(&self, token: &str, record: TokenRecord) {
-        let mut inner = self.lock();
-        let Inner {
-            data,
-            tokens,
-            key_deleted,
-            ..
-        } = &mut *inner;
-        // Expired tokens are dropped here so the table stays bounded by live tokens.
-        prune_tokens(data, tokens, key_deleted, OffsetDateTime::now_utc());
-        tokens.insert(sha256_hex(token), record);
-    }
-
-    /// The ID of the deleted key `token` was issued from, if it was and has not expired.
-    pub fn deleted_key_of(&self, token: &str) -> Option<String> {
-        let inner = self.shared();
-        let hash = sha256_hex(token);
         let now = OffsetDateTime::now_utc();
-        if let Some(record) = inner.tokens.get(&hash) {
-            let gone = record.expires_at > now && inner.data.keys.get(&record.key_id).is_none();
-            return gone.then(|| record.key_id.clone());
-        }
-        inner
-            .key_deleted
-            .get(&hash)
-            .filter(|(_, expires)| *expires > now)
-            .map(|(key_id, _)| key_id.clone())
+        let mut tokens = self.token_table();
+        // Expired tokens are dropped here so the table stays bounded by unexpired ones.
+        tokens.retain(|_, record| record.expires_at > now);
+        tokens.insert(sha256_hex(token), Arc::new(record));
     }
 
-    /// Revokes `token` (`DELETE /identity/v3/auth/tokens`); `false` if it was not usable.
-    pub fn revoke_token(&self, token: &str) -> bool {
-        let mut inner = self.lock();
-        let Inner { data, tokens, .. } = &mut *inner;
-        let key = sha256_hex(token);
-        let usable = tokens
-            .get(&key)
-            .is_some_and(|record| token_usable(data, record, OffsetDateTime::now_utc()));
-        tokens.remove(&key);
-        usable
+    /// The record of `token` if it works now, and the caller's user; or why it does not.
+    pub fn token_user(&self, token: &str) -> ApiResult<Result<(Arc<TokenRecord>, User), Unusable>> {
+        let Some(record) = self.token_table().get(&sha256_hex(token)).cloned() else {
+            return Ok(Err(Unusable::Invalid));
+        };
+        let user = self.read(|db| token_user(db, &record, OffsetDateTime::now_utc()))?;
+        Ok(user.map(|user| (record, user)))
     }
 
     /// The record of `token` if it is known, unexpired and not revoked.
-    pub fn lookup_token(&self, token: &str) -> Option<TokenRecord> {
-        self.with_token(token, |_, record| record.clone())
+    pub fn lookup_token(&self, token: &str) -> ApiResult<Option<Arc<TokenRecord>>> {
+        Ok(self.token_user(token)?.ok().map(|(record, _)| record))
     }
 
-    /// Runs `f` on the record of `token` and the current data, under one lock, if the token
-    /// is known, unexpired and not revoked.
-    pub fn with_token<T>(
-        &self,
-        token: &str,
-        f: impl FnOnce(&Data, &TokenRecord) -> T,
-    ) -> Option<T> {
-        let inner = self.shared();
-        let record = inner.tokens.get(&sha256_hex(token))?;
-        token_usable(&inner.data, record, OffsetDateTime::now_utc()).then(|| f(&inner.data, record))
+    /// Revokes `token` (`DELETE /identity/v3/auth/tokens`); `false` if it was not usable.
+    pub fn revoke_token(&self, token: &str) -> ApiResult<bool> {
+        let usable = self.token_user(token)?.is_ok();
+        self.token_table().remove(&sha256_hex(token));
+        Ok(usable)
     }
 }
 
-/// Whether a token still works: unexpired, its key exists and is active, its user exists and
-/// (for a service account) is active.
-fn token_usable(data: &Data, record: &TokenRecord, now: OffsetDateTime) -> bool {
+fn not_saved(why: String) -> ApiError {
+    ApiError::internal(format!("the emulator could not save its state: {why}"))
+}
+
+/// The user `record` acts as, if the token works now: unexpired, its key exists and is
+/// active, its user exists and (for a service account) is active.
+fn token_user(
+    db: &Db,
+    record: &TokenRecord,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Result<User, Unusable>> {
     if record.expires_at <= now {
-        return false;
+        return Ok(Err(Unusable::Invalid));
     }
-    let key_ok = data
-        .keys
-        .get(&record.key_id)
-        .is_some_and(|k| k.status == KeyStatus::Active && k.user_id == record.user_id);
-    key_ok
-        && data
-            .users
-            .get(&record.user_id)
-            .is_some_and(user_can_authenticate)
+    match db.key(&record.key_id)? {
+        None => return Ok(Err(Unusable::KeyDeleted(record.key_id.clone()))),
+        Some(key) if key.status != KeyStatus::Active || key.user_id != record.user_id => {
+            return Ok(Err(Unusable::Invalid));
+        }
+        Some(_) => {}
+    }
+    Ok(match db.user(&record.user_id)? {
+        Some(user) if user_can_authenticate(&user) => Ok(user),
+        _ => Err(Unusable::Invalid),
+    })
 }
 
 /// People always can; service accounts only while active.
 pub fn user_can_authenticate(user: &User) -> bool {
     match &user.kind {
         UserKind::Person { .. } => true,
-        UserKind::ServiceAccount { status, .. } => *status == store::AccountStatus::Active,
+        UserKind::ServiceAccount { status, .. } => *status == AccountStatus::Active,
     }
 }
 
-fn fresh_data(payment_method: bool) -> Data {
+/// A fresh organization and its bootstrap Org Admin (for a new database).
+fn fresh_organization(db: &Db) -> rusqlite::Result<()> {
     let admin = User {
         id: new_id(),
         name: BOOTSTRAP_ADMIN_NAME.to_string(),
@@ -438,54 +313,40 @@ fn fresh_data(payment_method: bool) -> Data {
             project_roles: BTreeMap::new(),
         },
     };
-    Data {
-        version: store::FILE_VERSION,
-        organization: Organization {
-            id: new_id(),
-            name: ORGANIZATION_NAME.to_string(),
-            payment_method,
-        },
-        bootstrap: Bootstrap {
-            admin_user_id: admin.id.clone(),
-            key_id: None,
-        },
-        users: [(admin.id.clone(), admin)].into_iter().collect(),
-        projects: Default::default(),
-        keys: Default::default(),
-        agents: Default::default(),
-    }
+    let organization = Organization {
+        id: new_id(),
+        name: ORGANIZATION_NAME.to_string(),
+        payment_method: true,
+    };
+    db.insert_user(&admin)?;
+    db.insert_organization(&organization, &admin.id)
 }
 
-fn is_bootstrap_key(data: &Data, cred: &AccessKeyCredential) -> bool {
-    data.bootstrap.key_id.as_deref() == Some(cred.id.as_str())
-        && data.keys.get(&cred.id).is_some_and(|key| {
-            key.user_id == data.bootstrap.admin_user_id
-                && key.status == KeyStatus::Active
-                && key.secret_sha256 == sha256_hex(&cred.secret)
-        })
+fn is_bootstrap_key(db: &Db, cred: &AccessKeyCredential) -> rusqlite::Result<bool> {
+    let bootstrap = db.bootstrap()?;
+    if bootstrap.key_id.as_deref() != Some(cred.id.as_str()) {
+        return Ok(false);
+    }
+    Ok(db.key(&cred.id)?.is_some_and(|key| {
+        key.user_id == bootstrap.admin_user_id
+            && key.status == KeyStatus::Active
+            && key.secret_sha256 == sha256_hex(&cred.secret)
+    }))
 }
 
 /// Revokes the previous bootstrap key and issues a new one.
-fn rotate_bootstrap_key(data: &mut Data) -> AccessKeyCredential {
-    if let Some(old) = data.bootstrap.key_id.take() {
-        data.keys.remove(&old);
+fn rotate_bootstrap_key(db: &Db) -> rusqlite::Result<AccessKeyCredential> {
+    let bootstrap = db.bootstrap()?;
+    if let Some(old) = &bootstrap.key_id {
+        db.delete_key(old)?;
     }
-    let admin = data.bootstrap.admin_user_id.clone();
     // Any leftover key with the bootstrap name (e.g. from an interrupted start) goes too, so
     // the name stays unique for the admin.
-    let leftovers: Vec<String> = data
-        .keys
-        .named(&admin, BOOTSTRAP_KEY_NAME)
-        .map(|k| k.id.clone())
-        .collect();
-    for id in leftovers {
-        data.keys.remove(&id);
-    }
-    let (key, secret) = new_key(&admin, BOOTSTRAP_KEY_NAME, None, None);
-    let id = key.id.clone();
-    data.keys.insert(id.clone(), key);
-    data.bootstrap.key_id = Some(id.clone());
-    AccessKeyCredential { id, secret }
+    db.delete_keys_named(&bootstrap.admin_user_id, BOOTSTRAP_KEY_NAME)?;
+    let (key, secret) = new_key(&bootstrap.admin_user_id, BOOTSTRAP_KEY_NAME, None, None);
+    db.insert_key(&key)?;
+    db.set_bootstrap_key(Some(&key.id))?;
+    Ok(AccessKeyCredential { id: key.id, secret })
 }
 
 /// A new active key for `user_id` and its secret (`secret` if the client chose one).

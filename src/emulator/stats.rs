@@ -1,8 +1,8 @@
 //! Request counters, read with `GET /_emulator/stats` (documented in `docs/api.md`): how many
 //! API requests the emulator received (every route except `/_emulator/…`), by method, how
-//! many were refused by a `rate_limit` fault, and how many changes were committed with how
-//! many journal writes. The benchmark harness compares them with the
-//! fewest requests the API allows.
+//! many were refused by a `rate_limit` fault, and how many changes were committed (one
+//! database transaction each). The benchmark harness compares them with the fewest requests
+//! the API allows.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,7 +23,6 @@ pub struct Stats {
     other: AtomicU64,
     rate_limited: AtomicU64,
     changes: AtomicU64,
-    journal_writes: AtomicU64,
 }
 
 /// The counters as `GET /_emulator/stats` answers them (`{"stats": …}`).
@@ -41,11 +40,8 @@ pub struct StatsView {
     pub delete: u64,
     /// Requests answered 429 by a `rate_limit` fault.
     pub rate_limited: u64,
-    /// Changes committed (each one journal line when persisted).
+    /// Changes committed, each one database transaction.
     pub changes: u64,
-    /// Journal writes, each one fsync: fewer than `changes` when concurrent changes shared
-    /// one (group commit).
-    pub journal_writes: u64,
 }
 
 /// `{"stats": {…}}`.
@@ -78,11 +74,6 @@ impl Stats {
         self.changes.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts one journal write (one fsync).
-    pub fn journal_write(&self) {
-        self.journal_writes.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// The counters now.
     pub fn view(&self) -> StatsView {
         let get = self.get.load(Ordering::Relaxed);
@@ -98,7 +89,6 @@ impl Stats {
             delete,
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             changes: self.changes.load(Ordering::Relaxed),
-            journal_writes: self.journal_writes.load(Ordering::Relaxed),
         }
     }
 }

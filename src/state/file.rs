@@ -1,8 +1,8 @@
 //! The private-file writer: the one implementation behind every file kcform writes that
 //! nobody else should read — its records, lock and journal under `.kcform/` (the local
 //! backend), a new key's secret file (the secret sink walks its directory tree by descriptor
-//! and hands the last directory to [`write_private_file_at`]) and the emulator's data,
-//! journal and admin-credential files.
+//! and hands the last directory to [`write_private_file_at`]) and the emulator's
+//! admin-credential file, data-file lock and new database file (SQLite writes it from there).
 //!
 //! The rules, the same for all of them:
 //! - files are 0600 and directories kcform creates are 0700 (an existing directory is left as
@@ -122,7 +122,7 @@ pub fn write_private_file_at(
 
 /// Opens `path` for reading and writing, creating it 0600 when missing (the directory must
 /// exist), emptied first when `truncate`; a symbolic link at `path` is refused, not followed.
-/// For files kcform writes in place: the local lock, the emulator's journal.
+/// For files kcform writes in place: the local lock, the emulator's lock and database.
 pub fn open_private_file(path: &Path, truncate: bool) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options

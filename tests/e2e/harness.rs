@@ -160,12 +160,13 @@ impl World {
         self.leaks.look_for(secret, false);
     }
 
-    /// The emulator process's data file and its journal (see `docs/api.md`, Persistence).
+    /// The emulator process's data file (an SQLite database) and its WAL (see `docs/api.md`,
+    /// Persistence).
     pub fn emulator_data_files(&mut self) -> [PathBuf; 2] {
         let data = self.process().data_file();
-        let mut journal = data.clone().into_os_string();
-        journal.push(".journal");
-        [data, PathBuf::from(journal)]
+        let mut wal = data.clone().into_os_string();
+        wal.push("-wal");
+        [data, PathBuf::from(wal)]
     }
 
     /// Also collects the secrets in the `*.json` files under `dir`, where a `[secrets]
@@ -499,7 +500,9 @@ impl World {
             if new_to_it == secrets.len() {
                 continue;
             }
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            // Lossy: the embedded emulator's database is binary, its text stored as it is.
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()).into_owned();
             for secret in &secrets[new_to_it..] {
                 let allowed = secret == admin_secret && file.ends_with("emulator-admin.json");
                 assert!(
@@ -693,11 +696,12 @@ const EMULATOR_START_LIMIT: Duration = Duration::from_secs(20);
 /// The emulator as a `kcform emulator` process (the real binary) on a fixed loopback port with
 /// a data file in a directory of its own, so that a test can kill it with SIGKILL — a crash,
 /// with no shutdown — and start it again on the same port and data file, where it carries on
-/// from its journal. Killed on drop.
+/// from its database. Killed on drop.
 pub struct EmulatorProcess {
     child: Option<Child>,
     addr: SocketAddr,
-    /// `state.json` (+ `.journal`, `.lock`) and `admin.json` (the bootstrap key).
+    /// `state.db` (+ SQLite's `-wal` and `-shm`, `.lock`) and `admin.json` (the bootstrap
+    /// key).
     dir: tempfile::TempDir,
     /// Everything the process wrote on stderr, across restarts (for failure messages).
     log: Arc<Mutex<String>>,
@@ -727,7 +731,7 @@ impl EmulatorProcess {
 
     /// The data file.
     pub fn data_file(&self) -> PathBuf {
-        self.dir.path().join("state.json")
+        self.dir.path().join("state.db")
     }
 
     /// The secret of the bootstrap key the current start wrote to `admin.json`.
@@ -806,7 +810,7 @@ fn launch(
         .arg("--listen")
         .arg(listen.to_string())
         .arg("--data")
-        .arg(dir.join("state.json"))
+        .arg(dir.join("state.db"))
         .arg("--bootstrap-credentials")
         .arg(dir.join("admin.json"))
         .env("NO_COLOR", "1")

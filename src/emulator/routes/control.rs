@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::agent_view;
+use crate::emulator::db::{Agent, OrgRole, Organization, ProjectRole, User, UserKind};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath};
 use crate::emulator::state::{self, EmulatorState};
-use crate::emulator::store::{Agent, OrgRole, PEOPLE, PROJECTS, ProjectRole, User, UserKind};
 use crate::limits::check_length;
 use crate::wire::ServiceAgentBody;
 use crate::wire::{AccessKeyCredential, EmulatorUser, EmulatorUserRequest};
@@ -60,16 +60,15 @@ pub async fn create_user(
         })?;
         project_roles.insert(project.clone(), role);
     }
-    let answer = state.write(|data| {
-        if let Some(missing) = project_roles
-            .keys()
-            .find(|p| data.projects.named(PROJECTS, p).next().is_none())
-        {
-            return Err(ApiError::bad_request(format!(
-                "there is no project named `{missing}`"
-            )));
+    let answer = state.write(|db| {
+        for project in project_roles.keys() {
+            if db.project_named(project)?.is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "there is no project named `{project}`"
+                )));
+            }
         }
-        let taken = data.users.named(PEOPLE, &req.name).next().is_some();
+        let taken = db.person_named(&req.name)?.is_some();
         if taken {
             return Err(ApiError::conflict(format!(
                 "a user named `{}` already exists",
@@ -93,8 +92,8 @@ pub async fn create_user(
                 secret,
             },
         };
-        data.users.insert(user.id.clone(), user);
-        data.keys.insert(key.id.clone(), key);
+        db.insert_user(&user)?;
+        db.insert_key(&key)?;
         Ok(answer)
     })?;
     Ok((StatusCode::CREATED, Json(answer)))
@@ -107,14 +106,13 @@ pub async fn enable_service(
     ApiPath((name, service)): ApiPath<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<ServiceAgentBody>)> {
     check_service_name(&service)?;
-    let (created, agent) = state.write(|data| {
-        let project =
-            data.projects.named(PROJECTS, &name).next().ok_or_else(|| {
-                ApiError::not_found(format!("there is no project named `{name}`"))
-            })?;
-        let project_id = project.id.clone();
-        if let Some(existing) = data.agents.named(&project_id, &service).next() {
-            return Ok((false, existing.clone()));
+    let (created, agent) = state.write(|db| {
+        let project = db
+            .project_named(&name)?
+            .ok_or_else(|| ApiError::not_found(format!("there is no project named `{name}`")))?;
+        let project_id = project.id;
+        if let Some(existing) = db.agent_for(&project_id, &service)? {
+            return Ok((false, existing));
         }
         let agent = Agent {
             id: state::new_id(),
@@ -122,7 +120,7 @@ pub async fn enable_service(
             project_id,
             created_at: state::now_rfc3339(),
         };
-        data.agents.insert(agent.id.clone(), agent.clone());
+        db.insert_agent(&agent)?;
         Ok((true, agent))
     })?;
     let status = if created {
@@ -133,7 +131,7 @@ pub async fn enable_service(
     Ok((
         status,
         Json(ServiceAgentBody {
-            service_agent: agent_view(&agent),
+            service_agent: agent_view(agent),
         }),
     ))
 }
@@ -182,19 +180,19 @@ pub struct OrganizationView {
     pub payment_method: bool,
 }
 
-fn organization_body(org: &crate::emulator::store::Organization) -> Json<OrganizationBody> {
+fn organization_body(org: Organization) -> Json<OrganizationBody> {
     Json(OrganizationBody {
         organization: OrganizationView {
-            id: org.id.clone(),
-            name: org.name.clone(),
+            id: org.id,
+            name: org.name,
             payment_method: org.payment_method,
         },
     })
 }
 
 /// `GET /_emulator/organization`.
-pub async fn organization(State(state): State<EmulatorState>) -> Json<OrganizationBody> {
-    state.read(|data| organization_body(&data.organization))
+pub async fn organization(State(state): State<EmulatorState>) -> ApiResult<Json<OrganizationBody>> {
+    Ok(organization_body(state.read(|db| db.organization())?))
 }
 
 /// `POST /_emulator/organization`: registers (`true`) or removes (`false`) the payment method,
@@ -203,8 +201,8 @@ pub async fn update_organization(
     State(state): State<EmulatorState>,
     ApiJson(req): ApiJson<OrganizationRequest>,
 ) -> ApiResult<Json<OrganizationBody>> {
-    state.write(|data| {
-        data.organization.payment_method = req.payment_method;
-        Ok(organization_body(&data.organization))
+    state.write(|db| {
+        db.set_payment_method(req.payment_method)?;
+        Ok(organization_body(db.organization()?))
     })
 }

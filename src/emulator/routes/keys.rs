@@ -9,29 +9,26 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::views::{self, JsonBody};
-use super::{BaseUrl, authorized_project, find_project, key_view};
+use super::{BaseUrl, Owner, authorized_project, find_project, key_view};
 use crate::emulator::auth::{Caller, Permission};
+use crate::emulator::db::{AccountStatus, Db, Project, User, UserKind};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath, ApiQuery, ListQuery};
 use crate::emulator::state::{self, EmulatorState};
-use crate::emulator::store::{AccountStatus, Data, Project, User, UserKind};
 use crate::limits::{
     ACCESS_KEY_DESCRIPTION_MAX, MAX_ACCESS_KEYS_PER_SERVICE_ACCOUNT, NameKind, check_length,
     check_name,
 };
-use crate::wire::{ApplicationCredentialBody, CreateApplicationCredentialBody};
+use crate::wire::{
+    ApplicationCredentialBody, ApplicationCredentialList, CreateApplicationCredentialBody,
+};
 
 /// The owner of a key route: the user, and its project when it is a service account. A user
 /// that does not exist is a 404 only for a caller with an organization role, who may see every
 /// user's keys; anyone else gets Keystone's answer, 403 (its policy refuses a caller that is
 /// not the user before it looks the user up).
-fn owner<'d>(
-    data: &'d Data,
-    caller: &Caller,
-    user_id: &str,
-) -> ApiResult<(&'d User, Option<&'d Project>)> {
-    let Some(user) = data.users.get(user_id) else {
+fn owner(db: &Db, caller: &Caller, user_id: &str) -> ApiResult<(User, Option<Project>)> {
+    let Some(user) = db.user(user_id)? else {
         if caller.org_role().is_some() {
             return Err(state::missing("user", user_id));
         }
@@ -42,7 +39,7 @@ fn owner<'d>(
         )));
     };
     let project = match &user.kind {
-        UserKind::ServiceAccount { project_id, .. } => Some(find_project(data, project_id)?),
+        UserKind::ServiceAccount { project_id, .. } => Some(find_project(db, project_id)?),
         UserKind::Person { .. } => None,
     };
     Ok((user, project))
@@ -84,20 +81,35 @@ fn require_manage<'d>(
     Ok(project)
 }
 
-/// `GET /identity/v3/users/{user_id}/application_credentials?name=`, ordered by name.
+/// `GET /identity/v3/users/{user_id}/application_credentials?name=`, ordered by name, with
+/// Keystone's `links`.
 pub async fn list_user(
     State(state): State<EmulatorState>,
     caller: Caller,
     BaseUrl(base): BaseUrl,
     ApiPath(user_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<HashMap<String, String>>,
-) -> ApiResult<JsonBody> {
+) -> ApiResult<Json<ApplicationCredentialList>> {
     let name = params.get("name").map(String::as_str);
-    state.read(|data| {
-        let (user, project) = owner(data, &caller, &user_id)?;
-        require_view(&caller, user, project)?;
-        views::user_keys(data, user, name, &base)
-    })
+    let (user, keys) = state.read(|db| {
+        let (user, project) = owner(db, &caller, &user_id)?;
+        require_view(&caller, &user, project.as_ref())?;
+        let keys = db.keys_of(&user.id, name)?;
+        Ok::<_, ApiError>((user, keys))
+    })?;
+    let owner = Owner::of(Some(&user));
+    let self_url = format!(
+        "{base}/identity/v3/users/{}/application_credentials",
+        user.id
+    );
+    Ok(Json(ApplicationCredentialList {
+        application_credentials: keys
+            .into_iter()
+            .map(|k| key_view(k, &owner, &base))
+            .collect(),
+        links: Some(serde_json::json!({"self": self_url, "previous": null, "next": null})),
+        pagination: None,
+    }))
 }
 
 /// `POST /identity/v3/users/{user_id}/application_credentials`: 201 with the secret, the only
@@ -111,9 +123,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ApplicationCredentialBody>)> {
     caller.forbid_service_account_token("add access keys")?;
     let req = create_request(body)?.application_credential;
-    let view = state.write(|data| {
-        let (user, project) = owner(data, &caller, &user_id)?;
-        let project = require_manage(&caller, user, project, "create")?;
+    let view = state.write(|db| {
+        let (user, project) = owner(db, &caller, &user_id)?;
+        let project = require_manage(&caller, &user, project.as_ref(), "create")?;
         if matches!(
             user.kind,
             UserKind::ServiceAccount {
@@ -151,7 +163,7 @@ pub async fn create(
                 "`secret` must not be empty when given",
             ));
         }
-        let owned = data.keys.in_group(&user_id).collect::<Vec<_>>();
+        let owned = db.keys_of(&user_id, None)?;
         if owned.iter().any(|k| k.name == req.name) {
             return Err(ApiError::conflict(format!(
                 "service account `{}` already has an access key named `{}`",
@@ -173,9 +185,9 @@ pub async fn create(
             req.description.clone(),
             req.secret.clone(),
         );
-        let mut view = key_view(data, &key, &base);
+        db.insert_key(&key)?;
+        let mut view = key_view(key, &Owner::of(Some(&user)), &base);
         view.secret = Some(secret);
-        data.keys.insert(key.id.clone(), key);
         Ok(view)
     })?;
     Ok((
@@ -237,16 +249,15 @@ pub async fn get(
     BaseUrl(base): BaseUrl,
     ApiPath((user_id, key_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ApplicationCredentialBody>> {
-    state.read(|data| {
-        let (user, project) = owner(data, &caller, &user_id)?;
-        require_view(&caller, user, project)?;
-        let key = data
-            .keys
-            .get(&key_id)
+    state.read(|db| {
+        let (user, project) = owner(db, &caller, &user_id)?;
+        require_view(&caller, &user, project.as_ref())?;
+        let key = db
+            .key(&key_id)?
             .filter(|k| k.user_id == user_id)
             .ok_or_else(|| state::missing("application credential", &key_id))?;
         Ok(Json(ApplicationCredentialBody {
-            application_credential: key_view(data, key, &base),
+            application_credential: key_view(key, &Owner::of(Some(&user)), &base),
         }))
     })
 }
@@ -259,13 +270,13 @@ pub async fn delete(
     ApiPath((user_id, key_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.forbid_service_account_token("delete access keys")?;
-    state.write(|data| {
-        let (user, project) = owner(data, &caller, &user_id)?;
-        require_manage(&caller, user, project, "delete")?;
-        if data.keys.get(&key_id).is_none_or(|k| k.user_id != user_id) {
+    state.write(|db| {
+        let (user, project) = owner(db, &caller, &user_id)?;
+        require_manage(&caller, &user, project.as_ref(), "delete")?;
+        if db.key(&key_id)?.is_none_or(|k| k.user_id != user_id) {
             return Err(state::missing("application credential", &key_id));
         }
-        data.keys.remove(&key_id);
+        db.delete_key(&key_id)?;
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -294,11 +305,26 @@ pub async fn list_project(
     BaseUrl(base): BaseUrl,
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
-) -> ApiResult<JsonBody> {
-    state.read(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+) -> ApiResult<Json<ApplicationCredentialList>> {
+    let (keys, total) = state.read(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the access keys of project `{name}`")
         })?;
-        views::project_keys(data, &project_id, &query, &base)
-    })
+        Ok::<_, ApiError>(db.project_keys(
+            &project_id,
+            query.name.as_deref(),
+            query.offset,
+            query.limit,
+        )?)
+    })?;
+    // Every owner is a service account of the project: Project Member there.
+    let owner = Owner::account_of(&project_id);
+    Ok(Json(ApplicationCredentialList {
+        application_credentials: keys
+            .into_iter()
+            .map(|k| key_view(k, &owner, &base))
+            .collect(),
+        links: None,
+        pagination: Some(query.pagination(total)),
+    }))
 }

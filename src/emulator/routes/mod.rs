@@ -1,7 +1,7 @@
 //! The HTTP surface: every route of `docs/api.md` in one table ([`router`]), the fallbacks
 //! that keep unknown routes (404) and wrong methods (405) in Keystone's error format, the
-//! unauthenticated Keystone version documents, and the store → wire conversions of single
-//! objects (lists are written from borrowed views, see `views`).
+//! unauthenticated Keystone version documents, and the database → wire conversions every
+//! answer is built from.
 //!
 //! Route patterns are the constants in [`paths`]; the fault-injection layer (`faults`) wraps
 //! the whole router (latency, forced statuses, dropped connections, lost responses, rate
@@ -13,7 +13,6 @@ mod keys;
 mod projects;
 mod service_accounts;
 mod tokens;
-mod views;
 
 use std::sync::Arc;
 
@@ -26,10 +25,10 @@ use serde_json::json;
 
 use super::auth::{Caller, Permission};
 use super::control_token::{self, ControlToken};
-use super::error::ApiError;
+use super::db::{Agent, Db, Key, Project, User, UserKind};
+use super::error::{ApiError, ApiResult};
 use super::faults;
 use super::state::EmulatorState;
-use super::store::{self, Agent, Data, Key, Project, User, UserKind};
 use crate::wire;
 
 /// Every route pattern the emulator serves (axum syntax).
@@ -153,11 +152,6 @@ pub fn router_with_control_token(
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::limits::REQUEST_BODY_MAX,
         ))
-        // Inside the faults layer, so a lost response is lost after its change is on disk.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            commit_gate,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
@@ -168,22 +162,6 @@ pub fn router_with_control_token(
             control_token::require,
         ))
         .with_state(state)
-}
-
-/// Answers only once every change the request made or may have seen is on disk (see
-/// `EmulatorState::commit`); a failed save turns the answer into a 500.
-async fn commit_gate(
-    axum::extract::State(state): axum::extract::State<EmulatorState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    let from = state.settled_mark();
-    let response = next.run(request).await;
-    match state.commit(from).await {
-        Ok(()) => response,
-        Err(error) => error.into_response(),
-    }
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -251,116 +229,132 @@ async fn version(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {
 }
 
 /// The API form of a project.
-fn project_view(p: &Project) -> wire::Project {
+fn project_view(p: Project) -> wire::Project {
     wire::Project {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        nickname: p.nickname.clone(),
-        description: p.description.clone(),
-        created_at: p.created_at.clone(),
+        id: p.id,
+        name: p.name,
+        nickname: p.nickname,
+        description: p.description,
+        created_at: p.created_at,
     }
 }
 
 /// The API form of a service account; `None` for a person.
-fn service_account_view(u: &User) -> Option<wire::ServiceAccount> {
-    let UserKind::ServiceAccount { project_id, status } = &u.kind else {
+fn service_account_view(u: User) -> Option<wire::ServiceAccount> {
+    let UserKind::ServiceAccount { project_id, status } = u.kind else {
         return None;
     };
     Some(wire::ServiceAccount {
-        id: u.id.clone(),
-        name: u.name.clone(),
-        email: service_account_email(&u.name, project_id),
-        project_id: project_id.clone(),
+        id: u.id,
+        email: service_account_identity(&u.name, &project_id),
+        name: u.name,
+        project_id,
         status: status.as_str().to_string(),
-        created_at: u.created_at.clone(),
+        created_at: u.created_at,
     })
-}
-
-/// `{name}-{project-id}@kc.serviceaccount.com`.
-fn service_account_email(name: &str, project_id: &str) -> String {
-    views::ServiceAccountEmail { name, project_id }.to_string()
 }
 
 /// A service account's identity, `{name}-{project-id}@kc.serviceaccount.com`: its e-mail, and
 /// the Keystone user name its tokens carry.
 pub(crate) fn service_account_identity(name: &str, project_id: &str) -> String {
-    service_account_email(name, project_id)
+    format!("{name}-{project_id}@kc.serviceaccount.com")
+}
+
+/// What each key shows about its owner, worked out once per owner.
+pub(super) struct Owner {
+    project_id: Option<String>,
+    roles: Vec<wire::NamedRef>,
+}
+
+impl Owner {
+    /// A missing owner shows no project and no roles.
+    fn of(user: Option<&User>) -> Owner {
+        let Some(user) = user else {
+            return Owner {
+                project_id: None,
+                roles: Vec::new(),
+            };
+        };
+        let project_id = match &user.kind {
+            UserKind::ServiceAccount { project_id, .. } => Some(project_id.clone()),
+            UserKind::Person { .. } => None,
+        };
+        let roles = super::auth::role_names(user)
+            .into_iter()
+            .map(super::auth::role_ref)
+            .collect();
+        Owner { project_id, roles }
+    }
+
+    /// The owner of a service account's keys in `project_id` (Project Member there).
+    pub(super) fn account_of(project_id: &str) -> Owner {
+        Owner {
+            project_id: Some(project_id.to_string()),
+            roles: vec![super::auth::role_ref(
+                crate::roles::ProjectRole::Member.as_str(),
+            )],
+        }
+    }
 }
 
 /// The API form of an access key (never with its secret).
-fn key_view(data: &Data, k: &Key, base: &str) -> wire::ApplicationCredential {
-    let owner = data.users.get(&k.user_id);
-    let roles = owner.map_or_else(Vec::new, |u| {
-        super::auth::role_names(u)
-            .into_iter()
-            .map(super::auth::role_ref)
-            .collect()
-    });
-    let project_id = owner.and_then(|u| match &u.kind {
-        UserKind::ServiceAccount { project_id, .. } => Some(project_id.clone()),
-        UserKind::Person { .. } => None,
+pub(super) fn key_view(k: Key, owner: &Owner, base: &str) -> wire::ApplicationCredential {
+    let links = json!({
+        "self": format!("{base}/identity/v3/users/{}/application_credentials/{}", k.user_id, k.id)
     });
     wire::ApplicationCredential {
-        id: k.id.clone(),
-        name: k.name.clone(),
-        description: k.description.clone(),
-        user_id: k.user_id.clone(),
-        project_id,
-        roles,
+        id: k.id,
+        name: k.name,
+        description: k.description,
+        user_id: k.user_id,
+        project_id: owner.project_id.clone(),
+        roles: owner.roles.clone(),
         expires_at: None,
         unrestricted: false,
         access_rules: Vec::new(),
-        links: json!({
-            "self": views::KeyUrl { base, user_id: &k.user_id, key_id: &k.id }.to_string()
-        }),
+        links,
         status: k.status.as_str().to_string(),
-        created_at: k.created_at.clone(),
+        created_at: k.created_at,
         secret: None,
     }
 }
 
 /// The API form of a service agent.
-fn agent_view(a: &Agent) -> wire::ServiceAgent {
+fn agent_view(a: Agent) -> wire::ServiceAgent {
     wire::ServiceAgent {
-        id: a.id.clone(),
         email: format!("{}@{}.kc.serviceaccount.com", a.project_id, a.service),
-        service: a.service.clone(),
-        project_id: a.project_id.clone(),
-        created_at: a.created_at.clone(),
+        id: a.id,
+        service: a.service,
+        project_id: a.project_id,
+        created_at: a.created_at,
     }
 }
 
 /// The project with this ID, or 404.
-fn find_project<'d>(data: &'d Data, project_id: &str) -> Result<&'d Project, ApiError> {
-    data.projects
-        .get(project_id)
+fn find_project(db: &Db, project_id: &str) -> ApiResult<Project> {
+    db.project(project_id)?
         .ok_or_else(|| super::state::missing("project", project_id))
 }
 
 /// The project `project_id` (or 404) when the caller holds `permission` on it (or 403 with
 /// `describe(project name)` as the refused action).
-fn authorized_project<'d>(
-    data: &'d Data,
+fn authorized_project(
+    db: &Db,
     caller: &Caller,
     project_id: &str,
     permission: Permission,
     describe: impl FnOnce(&str) -> String,
-) -> Result<&'d Project, ApiError> {
-    let project = find_project(data, project_id)?;
-    caller.require(permission, Some(project), &describe(&project.name))?;
+) -> ApiResult<Project> {
+    let project = find_project(db, project_id)?;
+    caller.require(permission, Some(&project), &describe(&project.name))?;
     Ok(project)
 }
 
 /// The service account `user_id` of `project_id`, or 404.
-fn find_service_account<'d>(
-    data: &'d Data,
-    project_id: &str,
-    user_id: &str,
-) -> Result<&'d User, ApiError> {
-    data.users
-        .get(user_id)
+fn find_service_account(db: &Db, project_id: &str, user_id: &str) -> ApiResult<User> {
+    db.user(user_id)?
         .filter(|u| {
-            matches!(&u.kind, store::UserKind::ServiceAccount { project_id: p, .. } if p == project_id)
+            matches!(&u.kind, UserKind::ServiceAccount { project_id: p, .. } if p == project_id)
         })
         .ok_or_else(|| {
             ApiError::not_found(format!(

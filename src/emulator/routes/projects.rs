@@ -6,29 +6,32 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::views::{self, JsonBody};
 use super::{authorized_project, find_project, project_view};
 use crate::emulator::auth::{Caller, Permission};
+use crate::emulator::db::Project;
 use crate::emulator::error::{ApiError, ApiResult};
-use crate::emulator::extract::{ApiJson, ApiPath, ListQuery};
+use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
 use crate::emulator::state::{self, EmulatorState};
-use crate::emulator::store::{PROJECTS, Project};
 use crate::limits::{
     NameKind, PROJECT_DESCRIPTION_MAX, PROJECT_NICKNAME_MAX, check_length, check_name,
 };
-use crate::wire::{CreateProjectBody, ProjectBody, UpdateProjectBody};
+use crate::wire::{CreateProjectBody, ProjectBody, ProjectList, UpdateProjectBody};
 
-/// `GET /identity/v3/projects`: the projects the caller may view, by name.
+/// `GET /identity/v3/projects`: the projects the caller may view, by name, paged.
 pub async fn list(
     State(state): State<EmulatorState>,
     caller: Caller,
     query: ListQuery,
-) -> ApiResult<JsonBody> {
-    state.read(|data| {
-        views::projects(data, &query, |p| {
-            caller.has(Permission::ViewProject, Some(p))
-        })
-    })
+) -> ApiResult<Json<ProjectList>> {
+    let projects = state.read(|db| db.projects())?;
+    let visible = projects
+        .into_iter()
+        .filter(|p| caller.has(Permission::ViewProject, Some(p)) && query.matches(&p.name));
+    let (projects, pagination) = page(visible, &query);
+    Ok(Json(ProjectList {
+        projects: projects.into_iter().map(project_view).collect(),
+        pagination,
+    }))
 }
 
 /// `POST /identity/v3/projects`.
@@ -39,8 +42,8 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ProjectBody>)> {
     caller.require(Permission::ManageProjects, None, "create projects")?;
     let req = body.project;
-    let project = state.write(|data| {
-        if !data.organization.payment_method {
+    let project = state.write(|db| {
+        if !db.organization()?.payment_method {
             return Err(ApiError::forbidden(
                 "the organization has no payment method registered; \
                  register one before creating projects",
@@ -49,7 +52,7 @@ pub async fn create(
         check_name(NameKind::Project, &req.name).map_err(ApiError::bad_request)?;
         check_nickname(&req.nickname)?;
         check_description(&req.description)?;
-        if data.projects.named(PROJECTS, &req.name).next().is_some() {
+        if db.project_named(&req.name)?.is_some() {
             return Err(ApiError::conflict(format!(
                 "a project named `{}` already exists",
                 req.name
@@ -62,13 +65,13 @@ pub async fn create(
             description: req.description.clone(),
             created_at: state::now_rfc3339(),
         };
-        data.projects.insert(project.id.clone(), project.clone());
+        db.insert_project(&project)?;
         Ok(project)
     })?;
     Ok((
         StatusCode::CREATED,
         Json(ProjectBody {
-            project: project_view(&project),
+            project: project_view(project),
         }),
     ))
 }
@@ -79,14 +82,11 @@ pub async fn get(
     caller: Caller,
     ApiPath(project_id): ApiPath<String>,
 ) -> ApiResult<Json<ProjectBody>> {
-    state.read(|data| {
-        let project = authorized_project(
-            data,
-            &caller,
-            &project_id,
-            Permission::ViewProject,
-            |name| format!("view project `{name}`"),
-        )?;
+    state.read(|db| {
+        let project =
+            authorized_project(db, &caller, &project_id, Permission::ViewProject, |name| {
+                format!("view project `{name}`")
+            })?;
         Ok(Json(ProjectBody {
             project: project_view(project),
         }))
@@ -101,11 +101,11 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateProjectBody>,
 ) -> ApiResult<Json<ProjectBody>> {
     let req = body.project;
-    let project = state.write(|data| {
-        let current = find_project(data, &project_id)?;
+    let project = state.write(|db| {
+        let mut current = find_project(db, &project_id)?;
         caller.require(
             Permission::ManageProjects,
-            Some(current),
+            Some(&current),
             &format!("edit project `{}`", current.name),
         )?;
         if let Some(name) = &req.name {
@@ -127,23 +127,19 @@ pub async fn update(
                 .as_ref()
                 .is_none_or(|d| *d == current.description);
         if unchanged {
-            return Ok(current.clone());
+            return Ok(current);
         }
-        let project = data
-            .projects
-            .update(&project_id, |project| {
-                if let Some(nickname) = req.nickname {
-                    project.nickname = nickname;
-                }
-                if let Some(description) = req.description {
-                    project.description = description;
-                }
-            })
-            .ok_or_else(|| state::missing("project", &project_id))?;
-        Ok(project.clone())
+        if let Some(nickname) = req.nickname {
+            current.nickname = nickname;
+        }
+        if let Some(description) = req.description {
+            current.description = description;
+        }
+        db.update_project(&current)?;
+        Ok(current)
     })?;
     Ok(Json(ProjectBody {
-        project: project_view(&project),
+        project: project_view(project),
     }))
 }
 

@@ -5,32 +5,40 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::views::{self, JsonBody};
 use super::{agent_view, authorized_project, find_service_account, service_account_view};
 use crate::emulator::auth::{Caller, Permission};
+use crate::emulator::db::{AccountStatus, User, UserKind};
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::{ApiJson, ApiPath, ListQuery, page};
 use crate::emulator::state::{self, EmulatorState};
-use crate::emulator::store::{AccountStatus, KeyStatus, User, UserKind};
 use crate::limits::{MAX_SERVICE_ACCOUNTS_PER_PROJECT, NameKind, check_name};
 use crate::wire::{
-    CreateServiceAccountBody, ServiceAccountBody, ServiceAgent, ServiceAgentBody, ServiceAgentList,
-    UpdateServiceAccountBody,
+    CreateServiceAccountBody, ServiceAccountBody, ServiceAccountList, ServiceAgentBody,
+    ServiceAgentList, UpdateServiceAccountBody,
 };
 
-/// `GET …/projects/{project_id}/service_accounts`, ordered by name.
+/// `GET …/projects/{project_id}/service_accounts`, ordered by name, paged by the index.
 pub async fn list(
     State(state): State<EmulatorState>,
     caller: Caller,
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
-) -> ApiResult<JsonBody> {
-    state.read(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+) -> ApiResult<Json<ServiceAccountList>> {
+    let (users, total) = state.read(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the service accounts of project `{name}`")
         })?;
-        views::service_accounts(data, &project_id, &query)
-    })
+        Ok::<_, ApiError>(db.accounts(
+            &project_id,
+            query.name.as_deref(),
+            query.offset,
+            query.limit,
+        )?)
+    })?;
+    Ok(Json(ServiceAccountList {
+        service_accounts: users.into_iter().filter_map(service_account_view).collect(),
+        pagination: query.pagination(total),
+    }))
 }
 
 /// `POST …/projects/{project_id}/service_accounts`.
@@ -42,9 +50,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ServiceAccountBody>)> {
     caller.forbid_service_account_token("create service accounts")?;
     let req = body.service_account;
-    let view = state.write(|data| {
+    let view = state.write(|db| {
         let project =
-            authorized_project(data, &caller, &project_id, Permission::ManageIam, |name| {
+            authorized_project(db, &caller, &project_id, Permission::ManageIam, |name| {
                 format!("create service accounts in project `{name}`")
             })?;
         check_name(NameKind::ServiceAccount, &req.name).map_err(ApiError::bad_request)?;
@@ -52,13 +60,13 @@ pub async fn create(
             None => AccountStatus::Active,
             Some(s) => parse_status(s)?,
         };
-        if data.users.named(&project_id, &req.name).next().is_some() {
+        if db.account_named(&project_id, &req.name)?.is_some() {
             return Err(ApiError::conflict(format!(
                 "a service account named `{}` already exists in project `{}`",
                 req.name, project.name
             )));
         }
-        let in_project = data.users.group_len(&project_id);
+        let in_project = db.account_count(&project_id)?;
         if in_project >= MAX_SERVICE_ACCOUNTS_PER_PROJECT {
             return Err(ApiError::bad_request(format!(
                 "project `{}` already has {} service accounts, the maximum \
@@ -75,9 +83,9 @@ pub async fn create(
                 status,
             },
         };
-        let view = service_account_view(&user);
-        data.users.insert(user.id.clone(), user);
-        view.ok_or_else(|| ApiError::internal("new service account has no view"))
+        db.insert_user(&user)?;
+        service_account_view(user)
+            .ok_or_else(|| ApiError::internal("new service account has no view"))
     })?;
     Ok((
         StatusCode::CREATED,
@@ -93,11 +101,11 @@ pub async fn get(
     caller: Caller,
     ApiPath((project_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ServiceAccountBody>> {
-    state.read(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+    state.read(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the service accounts of project `{name}`")
         })?;
-        let user = find_service_account(data, &project_id, &user_id)?;
+        let user = find_service_account(db, &project_id, &user_id)?;
         let view = service_account_view(user)
             .ok_or_else(|| state::missing("service account", &user_id))?;
         Ok(Json(ServiceAccountBody {
@@ -116,11 +124,11 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateServiceAccountBody>,
 ) -> ApiResult<Json<ServiceAccountBody>> {
     let req = body.service_account;
-    let view = state.write(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ManageIam, |name| {
+    let view = state.write(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ManageIam, |name| {
             format!("change service accounts of project `{name}`")
         })?;
-        let current = find_service_account(data, &project_id, &user_id)?;
+        let current = find_service_account(db, &project_id, &user_id)?;
         if let Some(name) = &req.name {
             return Err(ApiError::bad_request(format!(
                 "service account names cannot be changed (account `{}`, requested `{name}`); \
@@ -132,26 +140,13 @@ pub async fn update(
         if let Some(new) = new_status
             && matches!(&current.kind, UserKind::ServiceAccount { status, .. } if *status != new)
         {
-            data.users.update(&user_id, |user| {
-                if let UserKind::ServiceAccount { status, .. } = &mut user.kind {
-                    *status = new;
-                }
-            });
+            db.set_account_status(&user_id, new)?;
         }
         if new_status == Some(AccountStatus::Inactive) {
-            let active: Vec<String> = data
-                .keys
-                .in_group(&user_id)
-                .filter(|k| k.status != KeyStatus::Expired)
-                .map(|k| k.id.clone())
-                .collect();
-            for id in active {
-                data.keys.update(&id, |key| key.status = KeyStatus::Expired);
-            }
+            db.expire_keys_of(&user_id)?;
         }
-        let user = data
-            .users
-            .get(&user_id)
+        let user = db
+            .user(&user_id)?
             .ok_or_else(|| state::missing("service account", &user_id))?;
         service_account_view(user).ok_or_else(|| state::missing("service account", &user_id))
     })?;
@@ -168,16 +163,12 @@ pub async fn delete(
     ApiPath((project_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.forbid_service_account_token("delete service accounts")?;
-    state.write(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ManageIam, |name| {
+    state.write(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ManageIam, |name| {
             format!("delete service accounts of project `{name}`")
         })?;
-        find_service_account(data, &project_id, &user_id)?;
-        data.users.remove(&user_id);
-        let keys: Vec<String> = data.keys.group(&user_id).map(str::to_string).collect();
-        for id in keys {
-            data.keys.remove(&id);
-        }
+        find_service_account(db, &project_id, &user_id)?;
+        db.delete_user(&user_id)?;
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -198,19 +189,17 @@ pub async fn list_agents(
     ApiPath(project_id): ApiPath<String>,
     query: ListQuery,
 ) -> ApiResult<Json<ServiceAgentList>> {
-    let agents: Vec<ServiceAgent> = state.read(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+    let agents = state.read(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the service agents of project `{name}`")
         })?;
-        Ok::<_, ApiError>(
-            data.agents
-                .in_group(&project_id)
-                .filter(|a| query.matches(&a.service))
-                .map(agent_view)
-                .collect(),
-        )
+        Ok::<_, ApiError>(db.agents_of(&project_id)?)
     })?;
-    let (service_agents, pagination) = page(agents, &query);
+    let matching = agents
+        .into_iter()
+        .filter(|a| query.matches(&a.service))
+        .map(agent_view);
+    let (service_agents, pagination) = page(matching, &query);
     Ok(Json(ServiceAgentList {
         service_agents,
         pagination,
@@ -223,12 +212,11 @@ pub async fn get_agent(
     caller: Caller,
     ApiPath((project_id, agent_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ServiceAgentBody>> {
-    state.read(|data| {
-        authorized_project(data, &caller, &project_id, Permission::ViewIam, |name| {
+    state.read(|db| {
+        authorized_project(db, &caller, &project_id, Permission::ViewIam, |name| {
             format!("view the service agents of project `{name}`")
         })?;
-        data.agents
-            .get(&agent_id)
+        db.agent(&agent_id)?
             .filter(|a| a.project_id == project_id)
             .map(|a| {
                 Json(ServiceAgentBody {

@@ -1,6 +1,8 @@
 //! Keystone token routes: `POST /identity/v3/auth/tokens` (application-credential auth, token
 //! in `X-Subject-Token`), `GET` of the same path to validate a token and `DELETE` to revoke one.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -8,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::BaseUrl;
 use crate::emulator::auth::{self, Caller, METHOD, SUBJECT_TOKEN_HEADER};
+use crate::emulator::db::OrgRole;
 use crate::emulator::error::{ApiError, ApiResult};
 use crate::emulator::extract::ApiJson;
 use crate::emulator::state::{EmulatorState, TokenRecord};
-use crate::emulator::store::OrgRole;
 use crate::wire::{AuthRequest, TokenBody};
 
 /// `POST /identity/v3/auth/tokens`: 201, token in `X-Subject-Token`, body `{"token"}`.
@@ -54,7 +56,10 @@ pub async fn validate(
              validate a token",
         ));
     }
-    let mut response = Json(TokenBody { token: record.body }).into_response();
+    let mut response = Json(TokenBody {
+        token: record.body.clone(),
+    })
+    .into_response();
     response.headers_mut().insert(SUBJECT_TOKEN_HEADER, subject);
     Ok(response)
 }
@@ -74,7 +79,7 @@ pub async fn revoke(
         ));
     }
     let token = subject.to_str().unwrap_or_default();
-    if !state.revoke_token(token) {
+    if !state.revoke_token(token)? {
         return Err(ApiError::not_found(
             "the token is unknown, expired or revoked",
         ));
@@ -89,16 +94,16 @@ fn subject_token(
     state: &EmulatorState,
     headers: &HeaderMap,
     verb: &str,
-) -> ApiResult<(HeaderValue, TokenRecord)> {
+) -> ApiResult<(HeaderValue, Arc<TokenRecord>)> {
     let subject = headers.get(SUBJECT_TOKEN_HEADER).ok_or_else(|| {
         ApiError::forbidden(format!(
             "put the token to {verb} in the X-Subject-Token header"
         ))
     })?;
-    let record = subject
-        .to_str()
-        .ok()
-        .and_then(|t| state.lookup_token(t))
-        .ok_or_else(|| ApiError::not_found("the token is unknown, expired or revoked"))?;
+    let record = match subject.to_str() {
+        Ok(token) => state.lookup_token(token)?,
+        Err(_) => None,
+    }
+    .ok_or_else(|| ApiError::not_found("the token is unknown, expired or revoked"))?;
     Ok((subject.clone(), record))
 }

@@ -113,7 +113,7 @@ async fn a_failed_save_answers_500_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sub = dir.path().join("state");
     std::fs::create_dir(&sub).expect("mkdir");
-    let data_file = sub.join("emulator.json");
+    let data_file = sub.join("emulator.db");
     let h = Harness::with(EmulatorOptions {
         data_file: Some(data_file.clone()),
         ..Default::default()
@@ -125,7 +125,7 @@ async fn a_failed_save_answers_500_and_changes_nothing() {
         .post("/identity/v3/projects", body.clone())
         .await
         .error(500);
-    assert!(msg.contains("emulator.json"), "names the file: {msg}");
+    assert!(msg.contains("emulator.db"), "names the file: {msg}");
     let page: ProjectList = parse(h.get("/identity/v3/projects").await.ok(200));
     assert!(
         page.projects.is_empty(),

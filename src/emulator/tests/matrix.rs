@@ -206,9 +206,9 @@ async fn check(who: Who, op_name: &str, expected: bool) {
     let op = Op::named(op_name);
     let s = scene().await;
     let (token, body) = credential(&s, who).await;
-    let before = s.h.emu.state().read(|d| d.clone());
+    let before = s.h.emu.state().snapshot();
     let answer = perform(&s, &token, op).await;
-    let after = s.h.emu.state().read(|d| d.clone());
+    let after = s.h.emu.state().snapshot();
     let allowed = match op {
         // Listing always answers 200; the verdict is whether the project is in it.
         Op::ListProjects => {

@@ -5,14 +5,15 @@
 mod control;
 mod errors;
 mod faults;
-mod journal;
 mod keys;
 mod matrix;
 mod persistence;
 mod projects;
+mod queries;
 mod roles;
 mod rules;
 mod service_accounts;
+mod storage;
 mod tokens;
 
 use std::net::{Ipv4Addr, SocketAddr};

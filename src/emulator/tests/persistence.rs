@@ -1,6 +1,6 @@
-//! Persistence: state survives restarts, the file holds no secret, a corrupt file is refused
-//! and left untouched, bootstrap keys rotate (or are reused in embedded mode), credential
-//! files are private, and a self-mounted router works.
+//! Persistence: state survives restarts, the database holds no secret and is private, a
+//! corrupt or foreign file is refused and left untouched, bootstrap keys rotate (or are reused
+//! in embedded mode), credential files are private, and a self-mounted router works.
 
 use std::path::Path;
 
@@ -32,22 +32,57 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
+/// The bytes of the database and its WAL as text (SQLite stores text as it is).
+fn database_text(data_file: &Path) -> String {
+    let mut bytes = std::fs::read(data_file).expect("data file exists");
+    bytes.extend(std::fs::read(sidecar(data_file, "-wal")).unwrap_or_default());
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `<data file><suffix>`, e.g. SQLite's `-wal`.
+fn sidecar(data_file: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = data_file.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 #[tokio::test]
 async fn state_survives_a_restart_and_the_file_holds_no_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data_file = dir.path().join("emulator.json");
+    let data_file = dir.path().join("emulator.db");
     let h = Harness::with(options(&data_file)).await;
     let (project, sa, cred) = h.fixture().await;
     let old_admin = h.emu.admin_credential().clone();
 
-    // Written after each change, before the answer: readable right now, in the journal next
-    // to the data file (folded into the data file at shutdown and at the next start).
-    let text = std::fs::read_to_string(&data_file).expect("data file exists");
-    let file: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-    assert_eq!(file["version"], 1);
-    let journal =
-        std::fs::read_to_string(dir.path().join("emulator.json.journal")).expect("journal exists");
-    let text = format!("{text}{journal}");
+    // Committed before the answer: another connection (a user's `sqlite3`) reads it right
+    // now, while the emulator runs.
+    let reader = rusqlite::Connection::open_with_flags(
+        &data_file,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("sqlite opens the data file");
+    let (account, hash): (String, String) = reader
+        .query_row(
+            "SELECT u.name, k.secret_sha256 FROM keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.id = ?1",
+            [&cred.id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the key is in the database");
+    assert_eq!(
+        (account.as_str(), hash),
+        ("etl-runner", sha256_hex(&cred.secret))
+    );
+    drop(reader);
+    #[cfg(unix)]
+    for file in [
+        data_file.clone(),
+        sidecar(&data_file, "-wal"),
+        sidecar(&data_file, "-shm"),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    let text = database_text(&data_file);
     assert!(text.contains("analytics") && text.contains("etl-runner"));
     assert!(
         !text.contains(&cred.secret),
@@ -79,47 +114,105 @@ async fn state_survives_a_restart_and_the_file_holds_no_secret() {
 #[tokio::test]
 async fn a_corrupt_data_file_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data_file = dir.path().join("emulator.json");
-    let cases: [(&str, &str); 5] = [
-        ("{not json", "corrupt"),
-        ("", "empty"),
-        (r#"{"users": {}}"#, "version"),
-        (r#"{"version": 1, "organization": 3}"#, "corrupt"),
-        (r#"{"version": 99}"#, "version 99"),
+    let data_file = dir.path().join("emulator.db");
+    // A database of this kcform, to damage.
+    let h = Harness::with(options(&data_file)).await;
+    h.fixture().await;
+    h.emu.shutdown().await;
+    let good = std::fs::read(&data_file).expect("read");
+    let sql = |statement: &str| {
+        let copy = dir.path().join("copy.db");
+        std::fs::write(&copy, &good).expect("copy");
+        let conn = rusqlite::Connection::open(&copy).expect("open");
+        conn.execute_batch(statement).expect("edit");
+        conn.close().expect("close");
+        let bytes = std::fs::read(&copy).expect("read");
+        std::fs::remove_file(&copy).expect("remove");
+        bytes
+    };
+    let mut torn_page = good.clone();
+    // Garbage over the second page (a table's root): damage SQLite itself notices.
+    torn_page[4096..4096 + 512].fill(0xa5);
+    let foreign = {
+        let copy = dir.path().join("foreign.db");
+        let conn = rusqlite::Connection::open(&copy).expect("open");
+        conn.execute_batch("CREATE TABLE notes (text TEXT);")
+            .expect("create");
+        conn.close().expect("close");
+        let bytes = std::fs::read(&copy).expect("read");
+        std::fs::remove_file(&copy).expect("remove");
+        bytes
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not a database", b"{not json".to_vec(), "JSON"),
+        (
+            "text",
+            b"plain text, long enough to hold a header".to_vec(),
+            "not an SQLite database",
+        ),
+        ("empty", Vec::new(), "empty"),
+        (
+            "an earlier kcform's JSON",
+            br#"{"version": 1, "users": {}}"#.to_vec(),
+            "earlier kcform",
+        ),
+        (
+            "another program's database",
+            foreign,
+            "not a kcform emulator",
+        ),
+        (
+            "a newer schema",
+            sql("PRAGMA user_version = 99;"),
+            "version 99",
+        ),
+        ("a damaged page", torn_page, "corrupt"),
     ];
-    for (content, expected) in cases {
-        std::fs::write(&data_file, content).expect("write");
+    for (case, content, expected) in cases {
+        std::fs::write(&data_file, &content).expect("write");
         let err = start(loopback(), options(&data_file))
             .await
-            .expect_err(content);
+            .expect_err(case);
         let msg = err.to_string();
         assert!(
             msg.contains(&data_file.display().to_string()),
             "names the file: {msg}"
         );
-        assert!(msg.contains(expected), "{content:?}: {msg}");
-        assert_eq!(
-            std::fs::read_to_string(&data_file).expect("read"),
-            content,
-            "never reset"
+        assert!(msg.contains(expected), "{case}: {msg}");
+        assert!(
+            std::fs::read(&data_file).expect("read") == content,
+            "{case}: never reset"
         );
     }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_link_at_the_data_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("elsewhere.db");
+    let h = Harness::with(options(&target)).await;
+    h.emu.shutdown().await;
+    let link = dir.path().join("emulator.db");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let err = start(loopback(), options(&link)).await.expect_err("a link");
+    assert!(err.to_string().contains("symbolic link"), "{err}");
 }
 
 #[tokio::test]
 async fn a_data_file_with_dangling_references_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data_file = dir.path().join("emulator.json");
+    let data_file = dir.path().join("emulator.db");
     let h = Harness::with(options(&data_file)).await;
     let (_, sa, _) = h.fixture().await;
     h.emu.shutdown().await;
-    let text = std::fs::read_to_string(&data_file).expect("read");
-    let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    value["users"]
-        .as_object_mut()
-        .expect("users")
-        .remove(&sa.id);
-    std::fs::write(&data_file, value.to_string()).expect("write");
+    // A hand edit in `sqlite3`, whose foreign keys are off by default.
+    let conn = rusqlite::Connection::open(&data_file).expect("open");
+    conn.pragma_update(None, "foreign_keys", false)
+        .expect("foreign keys off");
+    conn.execute("DELETE FROM users WHERE id = ?1", [&sa.id])
+        .expect("delete");
+    conn.close().expect("close");
     let err = start(loopback(), options(&data_file))
         .await
         .expect_err("dangling key owner");
@@ -134,13 +227,13 @@ async fn a_data_file_with_dangling_references_is_refused() {
 async fn an_unreadable_data_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A directory where the file should be cannot be read as a file.
-    let data_file = dir.path().join("emulator.json");
+    let data_file = dir.path().join("emulator.db");
     std::fs::create_dir(&data_file).expect("mkdir");
     let err = start(loopback(), options(&data_file))
         .await
         .expect_err("a directory");
     assert!(matches!(err, EmulatorError::ReadDataFile { .. }), "{err}");
-    assert!(err.to_string().contains("emulator.json"), "{err}");
+    assert!(err.to_string().contains("emulator.db"), "{err}");
 }
 
 #[tokio::test]
@@ -214,7 +307,7 @@ async fn embedded_mode_persists_and_reuses_a_valid_admin_credential() {
 #[tokio::test]
 async fn an_existing_organization_keeps_its_payment_method_setting() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data_file = dir.path().join("emulator.json");
+    let data_file = dir.path().join("emulator.db");
     let opts = EmulatorOptions {
         payment_method: false,
         ..options(&data_file)

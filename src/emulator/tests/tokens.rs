@@ -41,7 +41,11 @@ async fn token_issue_by_id_answers_201_with_header_body_and_catalog() {
     // Like every Keystone token issued from an application credential, a person's is
     // scoped: the bootstrap Org Admin has no project role, so its key is bound to the
     // organization's own scope. Its user name is no service account's identity.
-    let org = h.emu.state().read(|data| data.organization.clone());
+    let org = h
+        .emu
+        .state()
+        .read(|db| db.organization())
+        .expect("organization");
     assert_eq!(
         t.project.as_ref().map(|p| (p.id.as_str(), p.name.as_str())),
         Some((org.id.as_str(), org.name.as_str()))

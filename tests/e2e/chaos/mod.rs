@@ -287,8 +287,8 @@ impl Campaign {
                 if at.wait(&mut running) {
                     self.figures.emulator_kills_mid_apply += 1;
                 }
-                // A restart folds the journal into the data file: read it first, so that the
-                // keys created and deleted since are not forgotten.
+                // Read the database first: a restart may checkpoint its WAL, and the keys
+                // created and deleted since must not be forgotten.
                 self.note_issued_secrets();
                 self.world.kill_emulator();
                 self.figures.emulator_kills += 1;
@@ -569,7 +569,9 @@ impl Campaign {
     /// Adds the SHA-256 of every secret in the emulator's data files to the known ones.
     fn note_issued_secrets(&mut self) {
         for file in self.world.emulator_data_files() {
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            // Lossy: the database is binary; SQLite stores the hashes as text, as they are.
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()).into_owned();
             for hash in hex64_runs(&text) {
                 self.issued_secret_hashes.insert(hash.to_string());
             }
