@@ -213,62 +213,6 @@ async fn lists_follow_every_change_through_the_indexes() {
     );
 }
 
-/// Measures a 200-key page (`cargo test --profile bench --lib page_timing -- --ignored
-/// --nocapture`): the SQL reads, and the wire bodies built and serialized.
-#[tokio::test]
-#[ignore]
-async fn page_timing() {
-    let h = Harness::new().await;
-    let project = h.create_project("analytics").await;
-    for a in 0..100 {
-        let sa = h.create_sa(&project.id, &format!("sa-{a:03}")).await;
-        for k in 0..2 {
-            h.create_key(&sa.id, &format!("key-{k}")).await;
-        }
-    }
-    let state = h.emu.state().clone();
-    let runs = 500;
-    let started = std::time::Instant::now();
-    for _ in 0..runs {
-        let (keys, total) = state
-            .read(|db| db.project_keys(&project.id, None, 0, 1000))
-            .expect("page");
-        assert_eq!((keys.len(), total), (200, 200));
-        std::hint::black_box(keys);
-    }
-    let sql = started.elapsed() / runs;
-    let (keys, _) = state
-        .read(|db| db.project_keys(&project.id, None, 0, 1000))
-        .expect("page");
-    let started = std::time::Instant::now();
-    for _ in 0..runs {
-        let owner = crate::emulator::routes::Owner::account_of(&project.id);
-        let list = crate::wire::ApplicationCredentialList {
-            application_credentials: keys
-                .iter()
-                .cloned()
-                .map(|k| crate::emulator::routes::key_view(k, &owner, "http://127.0.0.1:1"))
-                .collect(),
-            links: None,
-            pagination: None,
-        };
-        std::hint::black_box(serde_json::to_vec(&list).expect("json"));
-    }
-    let build = started.elapsed() / runs;
-    let path = format!(
-        "/identity/v3/projects/{}/application_credentials?limit=1000",
-        project.id
-    );
-    let started = std::time::Instant::now();
-    for _ in 0..100 {
-        h.get(&path).await.ok(200);
-    }
-    let http = started.elapsed() / 100;
-    eprintln!(
-        "200-key page: SQL {sql:?}, wire bodies + JSON {build:?} (incl. a clone of the rows), whole GET over HTTP {http:?}"
-    );
-}
-
 #[test]
 fn a_fresh_data_file_is_a_whole_private_kcform_database() {
     let dir = tempfile::tempdir().expect("tempdir");
