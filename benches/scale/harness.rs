@@ -290,7 +290,7 @@ impl Bench {
             .map_err(|e| fail("runtime", e))?;
         let dir = tempfile::tempdir().map_err(|e| fail("temp dir", e))?;
         let options = EmulatorOptions {
-            data_file: Some(dir.path().join("emulator.json")),
+            data_file: Some(dir.path().join("emulator.db")),
             ..Default::default()
         };
         let emulator = runtime

@@ -257,7 +257,7 @@ async fn a_non_loopback_address_is_refused_without_allow_remote() {
     assert!(message.contains("--allow-remote"), "{message}");
     // Refused before anything is created.
     let dir = tempfile::tempdir().unwrap();
-    let data_file = dir.path().join("emulator.json");
+    let data_file = dir.path().join("emulator.db");
     let options = EmulatorOptions {
         data_file: Some(data_file.clone()),
         ..EmulatorOptions::default()

@@ -77,7 +77,7 @@ async fn the_organization_route_checks_its_body() {
 async fn a_payment_method_change_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let options = EmulatorOptions {
-        data_file: Some(dir.path().join("emulator.json")),
+        data_file: Some(dir.path().join("emulator.db")),
         ..Default::default()
     };
     let h = Harness::with(options.clone()).await;
