@@ -184,3 +184,11 @@ pub fn every_action_plan() -> Plan {
     current_project.description = "Data platform".to_string();
     crate::plan::diff(&wanted, &live(vec![current_project]), NOW).unwrap()
 }
+
+/// Each change of `plan` as `(address, action)`, in plan order.
+pub fn actions(plan: &crate::plan::Plan) -> Vec<(String, &'static str)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.action.name()))
+        .collect()
+}

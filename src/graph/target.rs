@@ -133,13 +133,6 @@ mod tests {
     use crate::model::Status;
     use crate::plan::diff;
 
-    fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
-        plan.changes
-            .iter()
-            .map(|c| (c.address.to_string(), c.action.name()))
-            .collect()
-    }
-
     #[test]
     fn targeting_a_key_brings_its_parents_creates() {
         let wanted = desired(vec![project(

@@ -5,14 +5,7 @@ use crate::fixtures::*;
 use crate::live::KeyStatus;
 use crate::model::Status;
 
-use super::{Action, Plan, ReplaceOrder, diff};
-
-fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
-    plan.changes
-        .iter()
-        .map(|c| (c.address.to_string(), c.action.name()))
-        .collect()
-}
+use super::{Action, ReplaceOrder, diff};
 
 #[test]
 fn everything_is_created_from_empty_in_parent_first_order() {
