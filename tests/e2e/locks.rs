@@ -523,4 +523,11 @@ fn an_s3_backend_without_credentials_or_bucket_says_what_to_set_and_plans_nothin
     }
     let projects = world.block_on(world.api.list_projects()).unwrap();
     assert!(projects.is_empty(), "nothing was applied: {projects:?}");
+    // The bucket named right again, the configuration applies and converges.
+    world.write(
+        "main.toml",
+        &format!("[lock]\nbackend = \"s3://{bucket}/team-a\"\n\n{CONFIG}"),
+    );
+    world.apply();
+    world.assert_converged();
 }

@@ -212,4 +212,12 @@ fn a_secrets_command_that_cannot_start_deletes_the_new_key_and_says_so() {
         world.keys("analytics").is_empty(),
         "the new key was deleted again"
     );
+    // With a sink that works, the key is made and delivered, and the state converges.
+    world.write(
+        "main.toml",
+        "[project.analytics]\nnickname = \"A\"\n\n[project.analytics.service_account.etl.access_key.ci]\n",
+    );
+    world.apply();
+    assert_eq!(world.keys("analytics").len(), 1);
+    world.assert_converged();
 }
