@@ -217,29 +217,22 @@ impl KeystoneServer {
 
     /// The ID of project `name` (domain `Default`).
     pub async fn project_id(&self, admin: &str, name: &str) -> String {
-        let answer = self
-            .expect(
-                reqwest::Method::GET,
-                &format!("/projects?name={name}&domain_id=default"),
-                Some(admin),
-                None,
-                200,
-            )
-            .await;
-        answer
-            .json
-            .as_ref()
-            .and_then(|j| j["projects"][0]["id"].as_str())
-            .unwrap_or_else(|| panic!("Keystone has no project `{name}`"))
-            .to_string()
+        self.id_by_name(admin, "projects", &format!("name={name}&domain_id=default"))
+            .await
     }
 
     /// The ID of role `name` (e.g. `member`, `reader`, `admin`).
     pub async fn role_id(&self, admin: &str, name: &str) -> String {
+        self.id_by_name(admin, "roles", &format!("name={name}"))
+            .await
+    }
+
+    /// The ID of the first of `collection` (`projects`, `roles`) that `query` selects.
+    async fn id_by_name(&self, admin: &str, collection: &str, query: &str) -> String {
         let answer = self
             .expect(
                 reqwest::Method::GET,
-                &format!("/roles?name={name}"),
+                &format!("/{collection}?{query}"),
                 Some(admin),
                 None,
                 200,
@@ -248,8 +241,8 @@ impl KeystoneServer {
         answer
             .json
             .as_ref()
-            .and_then(|j| j["roles"][0]["id"].as_str())
-            .unwrap_or_else(|| panic!("Keystone has no role `{name}`"))
+            .and_then(|j| j[collection][0]["id"].as_str())
+            .unwrap_or_else(|| panic!("Keystone has no {collection} matching `{query}`"))
             .to_string()
     }
 
