@@ -1,4 +1,4 @@
-//! `cargo bench --bench scale`: the scale benchmark (see `harness.rs` and docs/scale.md).
+//! `cargo bench --bench scale`: the scale benchmark (see `harness/` and docs/scale.md).
 //! Prints progress on stderr, then one table and one machine-readable line per case on
 //! stdout: `bench case=<name> objects=<n> requests=<r> min_requests=<m> wall_ms=<w>
 //! bound_ms=<b> cpu_ms=<c> peak_rss_mb=<p>`. Parameters: `KCFORM_BENCH_SCALE` (`PxMxK`,
@@ -36,7 +36,7 @@ fn main() {
     };
     match harness::run(&options, &mut progress) {
         Ok(results) => {
-            print!("{}", harness::table(&results));
+            print!("{}", harness::results::table(&results));
             for result in &results {
                 println!("{}", result.line());
             }

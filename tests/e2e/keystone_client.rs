@@ -130,7 +130,7 @@ fn host(keystone: &KeystoneServer) -> &str {
         .expect("Keystone's address ends in /identity")
 }
 
-/// Runs the kcform binary as harness.rs does — in `dir`, with the endpoint (Keystone's host)
+/// Runs the kcform binary as the e2e harness does — in `dir`, with the endpoint (Keystone's host)
 /// and the key in the environment variables a user sets — and checks that no secret in
 /// `secrets` is in its output.
 fn kcform(

@@ -3,7 +3,7 @@
 //! reaches an output.
 
 mod harness;
-#[path = "../../benches/scale/harness.rs"]
+#[path = "../../benches/scale/harness/mod.rs"]
 mod scale_harness;
 
 mod adopt;

@@ -1,4 +1,4 @@
-//! The scale benchmark's harness (`benches/scale/harness.rs`) at a small scale, so it cannot
+//! The scale benchmark's harness (`benches/scale/harness/`) at a small scale, so it cannot
 //! rot: every case runs against the debug binary, the plans use no more requests than the
 //! API's minimum (+5%), the apply from empty creates everything, and the printed lines parse.
 //! Also: an apply against a rate-limited emulator finishes without failure, adapting to the
@@ -43,7 +43,8 @@ fn the_scale_harness_runs_every_case_at_a_small_scale() {
         assert_eq!(result.exit_code, 0, "{}", result.stderr);
         assert_eq!(result.objects, 3 + 15 + 30);
         let line = result.line();
-        let fields = harness::parse_line(&line).unwrap_or_else(|| panic!("unparsable: {line}"));
+        let fields =
+            harness::results::parse_line(&line).unwrap_or_else(|| panic!("unparsable: {line}"));
         assert_eq!(fields[0], ("case".to_string(), result.name.clone()));
         assert!(
             result.wall_ms > 0 && result.cpu_ms > 0 && result.peak_rss_mb > 1.0,
@@ -69,8 +70,8 @@ fn the_scale_harness_runs_every_case_at_a_small_scale() {
                 .contains("Plan: 3 to add, 0 to change, 0 to deactivate, 3 to destroy.")
         );
     }
-    assert!(harness::table(&results).lines().count() == 6);
-    assert!(harness::parse_line("bench case=x objects=1").is_none());
+    assert!(harness::results::table(&results).lines().count() == 6);
+    assert!(harness::results::parse_line("bench case=x objects=1").is_none());
 }
 
 #[test]
@@ -82,7 +83,8 @@ fn an_apply_against_a_rate_limit_finishes_close_to_the_limit() {
     assert_eq!(burst.exit_code, 0, "{}", burst.stderr);
     let share = burst.limit_share.expect("a rate case reports its share");
     assert!(
-        harness::parse_line(&burst.line()).is_some_and(|f| f.last().unwrap().0 == "limit_share"),
+        harness::results::parse_line(&burst.line())
+            .is_some_and(|f| f.last().unwrap().0 == "limit_share"),
         "{}",
         burst.line()
     );
