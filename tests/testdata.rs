@@ -278,3 +278,57 @@ fn plan_cases_give_their_expected_plan_in_every_format() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn e2e_configurations_are_valid_and_each_is_used_by_a_scenario() {
+    let dir = root().join("e2e");
+    let mut scenarios = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e"),
+        &mut scenarios,
+    );
+    let sources: String = scenarios
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect();
+    let mut configurations: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    configurations.sort();
+    assert!(
+        configurations.len() >= 10,
+        "testdata/e2e holds the scenarios' configurations"
+    );
+    let mut failures = Vec::new();
+    for path in configurations {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".toml") else {
+            failures.push(format!("testdata/e2e/{name}: only .toml files belong here"));
+            continue;
+        };
+        if !sources.contains(&format!("e2e_config!(\"{stem}\")")) {
+            failures.push(format!("testdata/e2e/{name}: no scenario uses it"));
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Err(error) = kcform::config::load_sources(vec![(PathBuf::from(&name), text)], &dir) {
+            failures.push(format!(
+                "testdata/e2e/{name} is not valid:\n{}",
+                error.rendered
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -307,7 +307,7 @@ impl Context<'_> {
             access_key_id: created.key.id.clone(),
             secret_access_key: created.secret,
             service_account_id: email,
-            created_at: created.key.created_at.clone(),
+            created_at: created_at_or_now(&created.key.created_at),
         };
         if let Err(delivery) = self.sink.deliver(&document).await {
             return Err(
@@ -356,4 +356,18 @@ impl Context<'_> {
         }
         Ok(warnings)
     }
+}
+
+/// The key's creation time as the API gave it, or kcform's clock when it gave none (a plain
+/// Keystone's application credentials carry no `created_at`): the secret file always says
+/// when its key was made.
+fn created_at_or_now(from_api: &str) -> String {
+    if !from_api.is_empty() {
+        return from_api.to_string();
+    }
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

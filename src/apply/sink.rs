@@ -196,7 +196,7 @@ pub enum DeliveryError {
     /// The delivery command failed.
     #[error("secret delivery command `{program}` {problem}")]
     Command {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// What went wrong (its exit status and the first line of its stderr, secret scrubbed).
         problem: String,

@@ -51,7 +51,7 @@ const CEILING_SHARE: f64 = 0.95;
 const CREEP_STEP: f64 = 0.002;
 /// Window over which successes are counted to estimate the server's rate.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
-/// Fewest successes in [`RATE_WINDOW`] that say something about the server's rate.
+/// Fewest successes in `RATE_WINDOW` that say something about the server's rate.
 pub const MIN_SAMPLES: usize = 20;
 /// A pace is dropped when it has not been refused for this long and no longer binds.
 pub const PACE_RELEASE: Duration = Duration::from_secs(10);

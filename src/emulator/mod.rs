@@ -21,6 +21,7 @@ mod delay;
 mod error;
 mod extract;
 pub mod faults;
+mod readers;
 mod routes;
 mod state;
 pub mod stats;

@@ -1,5 +1,6 @@
-//! The live emulator state shared by every request: the SQLite database (`store`, `db`) behind
-//! one lock, the in-memory token table, the injected faults and the counters. Every change is
+//! The live emulator state shared by every request: the SQLite database (`store`, `db`) — one
+//! writing connection behind a lock, and read-only connections (`readers`) for the requests
+//! that only read — the in-memory token table, the injected faults and the counters. Every change is
 //! one SQLite transaction ([`EmulatorState::write`]): a refused request rolls back, and a
 //! change is committed — on disk, see `store` — before its answer is built. Also owns
 //! bootstrap (first organization, Org Admin key issue/reuse) and the ID, secret and clock
@@ -17,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use super::EmulatorOptions;
 use super::db::{AccountStatus, Db, Key, KeyStatus, OrgRole, Organization, User, UserKind};
 use super::error::{ApiError, ApiResult, EmulatorError};
+use super::readers::Readers;
 use super::stats::Stats;
 use super::store::Store;
 use crate::wire::{AccessKeyCredential, Token};
@@ -69,9 +71,10 @@ type Tokens = HashMap<String, Arc<TokenRecord>>;
 /// [`EmulatorState::open`] and serve it with [`super::router`].
 #[derive(Clone)]
 pub struct EmulatorState {
-    /// One connection, one request at a time: a page of 200 keys takes well under a
-    /// millisecond to read, so readers do not queue behind each other for long.
+    /// The writing connection: changes one at a time.
     store: Arc<Mutex<Store>>,
+    /// Reads, side by side with each other and with the writer.
+    readers: Arc<Readers>,
     tokens: Arc<Mutex<Tokens>>,
     faults: super::faults::Faults,
     stats: Arc<Stats>,
@@ -132,8 +135,13 @@ impl EmulatorState {
             None => (rotate_bootstrap_key(&db).map_err(failed)?, true),
         };
         tx.commit().map_err(failed)?;
+        let readers = match store.path() {
+            Some(path) => Readers::open(path, Readers::default_count()),
+            None => Readers::none(),
+        };
         let state = EmulatorState {
             store: Arc::new(Mutex::new(store)),
+            readers: Arc::new(readers),
             tokens: Arc::new(Mutex::new(HashMap::new())),
             faults: super::faults::Faults::default(),
             stats: Arc::new(Stats::default()),
@@ -169,8 +177,12 @@ impl EmulatorState {
         Arc::clone(&self.stats)
     }
 
-    /// Runs `f` on the current data.
+    /// Runs `f` on the current data: every change committed so far, as one snapshot. `f` only
+    /// reads (a reader connection refuses writes).
     pub fn read<T>(&self, f: impl FnOnce(&Db) -> T) -> T {
+        if let Some(reader) = self.readers.acquire() {
+            return f(&Db::new(reader.conn()));
+        }
         let store = self.lock();
         f(&Db::new(&store.conn))
     }
@@ -180,7 +192,11 @@ impl EmulatorState {
     /// (the data file is gone, the disk is full) is rolled back and answers 500.
     pub fn write<T>(&self, f: impl FnOnce(&Db) -> ApiResult<T>) -> ApiResult<T> {
         let mut store = self.lock();
-        store.ensure_file().map_err(not_saved)?;
+        if store.ensure_file().map_err(not_saved)?
+            && let Some(path) = store.path()
+        {
+            self.readers.reopen(path);
+        }
         let tx = store
             .conn
             .unchecked_transaction()
@@ -199,6 +215,7 @@ impl EmulatorState {
 
     /// Copies the WAL into the data file (at shutdown), so the file alone holds everything.
     pub fn checkpoint(&self) {
+        self.readers.close();
         self.lock().checkpoint();
     }
 

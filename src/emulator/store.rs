@@ -40,7 +40,8 @@ const STATEMENT_CACHE: usize = 64;
 
 /// The open database, and the data file when there is one.
 pub struct Store {
-    /// The connection every request uses, one at a time.
+    /// The writing connection: every change, one at a time, and the reads when there are no
+    /// readers (see `readers`).
     pub conn: Connection,
     /// `None` for an in-memory emulator.
     pub file: Option<DataFile>,
@@ -109,13 +110,14 @@ impl Store {
     /// Makes sure the data file is still where it was opened, before a change: if it was
     /// removed and its directory exists, the live database is written there again and
     /// reopened; otherwise (no directory, or another file in its place) the change must not
-    /// happen. The error names the file.
-    pub fn ensure_file(&mut self) -> Result<(), String> {
+    /// happen. The error names the file. `true` when the file was written again (readers of
+    /// the old one must open the new one).
+    pub fn ensure_file(&mut self) -> Result<bool, String> {
         let Some(file) = &self.file else {
-            return Ok(());
+            return Ok(false);
         };
         let Some(why) = file.moved() else {
-            return Ok(());
+            return Ok(false);
         };
         let path = file.path.clone();
         let parent_exists = path
@@ -140,10 +142,15 @@ impl Store {
                 if let Some(file) = &mut self.file {
                     file.handle = handle;
                 }
-                Ok(())
+                Ok(true)
             }
             Err(e) => Err(cannot_save(&path, &e.to_string())),
         }
+    }
+
+    /// The data file, if there is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|file| file.path.as_path())
     }
 
     /// Why a change must not be committed now (the data file was removed or replaced since
@@ -211,6 +218,21 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_EXRESCODE,
     )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// A read-only connection to the database at `path` (never a link), for `readers`: it sees
+/// every committed change, and a read transaction on it is one snapshot.
+pub fn connect_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_EXRESCODE,
+    )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 

@@ -4,7 +4,7 @@
 //! past that, the table and the full plan are cut with a note saying how much was left out.
 //!
 //! Every piece of user or live text (names, nicknames, descriptions, rotation values, reasons,
-//! drift notes) goes through [`text`] or [`code`], or inside a fence longer than any backtick run
+//! drift notes) goes through `text` or `code`, or inside a fence longer than any backtick run
 //! it holds: a reviewer trusts this comment, so no value may open HTML or a comment, close the
 //! table cell or the code block, or start a block of its own.
 

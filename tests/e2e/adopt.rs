@@ -309,15 +309,7 @@ fn days_from_now(days: i64) -> String {
 #[test]
 fn a_nightly_apply_rotates_only_the_keys_that_are_due_in_both_slot_situations() {
     let mut world = World::new();
-    world.write(
-        "main.toml",
-        "[project.analytics]\nnickname = \"Analytics\"\n\n\
-         [project.analytics.service_account.etl.access_key.ci]\nmax_age = \"90d\"\n\n\
-         [project.analytics.service_account.full.access_key.a]\nmax_age = \"90d\"\n\n\
-         [project.analytics.service_account.full.access_key.b]\nmax_age = \"180d\"\n\n\
-         [project.analytics.service_account.plain.access_key.k]\n\n\
-         [project.analytics.service_account.kept.access_key.k]\nrotation = \"2026-11\"\n",
-    );
+    world.write("main.toml", e2e_config!("nightly-rotation"));
     world.apply();
     world.assert_converged();
     let before: Vec<(String, String, String)> = ["etl/ci", "full/a", "full/b", "plain/k", "kept/k"]

@@ -17,17 +17,7 @@ const SCRIPT: &str = concat!(
     "/tests/keystone/check_keystoneauth.py"
 );
 
-const CONFIG: &str = r#"
-[project.analytics]
-nickname = "Analytics"
-
-[project.analytics.service_account.etl-runner]
-
-[project.analytics.service_account.etl-runner.access_key.ci]
-description = "GitHub Actions"
-
-[project.analytics.service_account.etl-runner.access_key.backup]
-"#;
+const CONFIG: &str = e2e_config!("etl-runner-two-keys");
 
 /// Whether `python3` can import keystoneauth1; in CI its absence is a failure.
 fn keystoneauth_available() -> bool {

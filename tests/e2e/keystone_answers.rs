@@ -9,15 +9,7 @@ use kcform::secret::Secret;
 
 use crate::harness::World;
 
-const CONFIG: &str = r#"
-[project.analytics]
-nickname = "Analytics"
-
-[project.analytics.service_account.etl]
-
-[project.analytics.service_account.etl.access_key.ci]
-description = "GitHub Actions"
-"#;
+const CONFIG: &str = e2e_config!("analytics-etl-ci-github");
 
 /// The hint kcform prints when the API refuses its credential.
 const REFUSED_HINT: &str = "hint: the access key in `KAKAOCLOUD_APPLICATION_CREDENTIAL_ID` and \
@@ -158,6 +150,17 @@ fn a_create_answer_with_wrong_types_still_delivers_the_keys_secret() {
     assert!(!output.contains(" at line "), "{output}");
     world.assert_delivered("analytics", &["etl".to_string()], 1);
     let file = world.secret_file("analytics", "etl", "ci");
+    // The answer's `created_at` was unreadable (as a plain Keystone gives none): the file
+    // still says when the key was made, by kcform's clock.
+    let created_at = file["created_at"].as_str().unwrap_or_default();
+    let created_at =
+        time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("created_at {created_at:?}: {e}"));
+    let age = time::OffsetDateTime::now_utc() - created_at;
+    assert!(
+        age >= time::Duration::ZERO && age < time::Duration::minutes(5),
+        "{created_at}"
+    );
     assert_eq!(
         crate::harness::issue_token(
             &world.endpoint(),

@@ -4,16 +4,7 @@ use kcform::model::Status;
 
 use crate::harness::{World, issue_token};
 
-const BASE: &str = r#"
-[project.analytics]
-nickname = "Analytics"
-description = "Data platform"
-
-[project.analytics.service_account.etl-runner]
-
-[project.analytics.service_account.etl-runner.access_key.ci]
-description = "GitHub Actions"
-"#;
+const BASE: &str = e2e_config!("etl-runner");
 
 #[test]
 fn create_from_empty_then_no_changes_and_the_key_authenticates() {

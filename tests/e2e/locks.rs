@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::harness::World;
 
-const CONFIG: &str = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl]\n\n[project.analytics.service_account.etl.access_key.ci]\n\n[project.analytics.service_account.web]\n";
+const CONFIG: &str = e2e_config!("analytics-etl-ci-web");
 
 /// Polls `probe` until it returns `Some` (at most 20 s).
 fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
@@ -368,7 +368,7 @@ fn s3_records_are_shared_by_runners_that_start_from_a_fresh_checkout() {
     );
 }
 
-const ROTATED: &str = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl.access_key.ci]\nrotation = \"1\"\n";
+const ROTATED: &str = e2e_config!("analytics-ci-rotation");
 
 /// A CI runner that starts from a fresh checkout: everything kcform kept next to the
 /// configuration is gone (secrets are delivered elsewhere in CI, so they are kept here only for

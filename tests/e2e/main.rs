@@ -2,6 +2,19 @@
 //! planning again and expecting "No changes", and the harness fails any test in which a secret
 //! reaches an output.
 
+/// The text of `testdata/e2e/<name>.toml`, a configuration scenarios apply (see
+/// testdata/README.md), compiled into the test.
+macro_rules! e2e_config {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/e2e/",
+            $name,
+            ".toml"
+        ))
+    };
+}
+
 mod harness;
 #[path = "../../benches/scale/harness/mod.rs"]
 mod scale_harness;

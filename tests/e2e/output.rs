@@ -7,19 +7,7 @@ use crate::harness::World;
 #[test]
 fn the_human_plan_as_printed() {
     let mut world = World::new();
-    world.write(
-        "main.toml",
-        r#"[project.analytics]
-nickname = "Analytics"
-description = "Data platform"
-
-[project.analytics.service_account.etl-runner]
-
-[project.analytics.service_account.etl-runner.access_key.ci]
-description = "GitHub Actions"
-rotation = "2026-11"
-"#,
-    );
+    world.write("main.toml", e2e_config!("etl-runner-rotation-2026-11"));
     world.apply();
     let project_id = world.project_id("analytics");
     world
@@ -29,19 +17,7 @@ rotation = "2026-11"
                 .create_service_account(&project_id, "stray", Status::Active),
         )
         .unwrap();
-    world.write(
-        "main.toml",
-        r#"[project.analytics]
-nickname = "Analytics"
-description = "Data platform team"
-
-[project.analytics.service_account.etl-runner]
-
-[project.analytics.service_account.etl-runner.access_key.ci]
-description = "GitHub Actions"
-rotation = "2026-12"
-"#,
-    );
+    world.write("main.toml", e2e_config!("etl-runner-rotation-2026-12"));
     let plan = world.plan();
     insta::with_settings!({filters => vec![
         (r"[0-9a-f]{32}", "[ID]"),

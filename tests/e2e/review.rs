@@ -5,14 +5,7 @@ use kcform::model::Status;
 
 use crate::harness::World;
 
-const CONFIG: &str = r#"[project.analytics]
-nickname = "Analytics"
-
-[project.analytics.service_account.etl]
-
-[project.analytics.service_account.etl.access_key.ci]
-description = "CI"
-"#;
+const CONFIG: &str = e2e_config!("analytics-etl-ci-described");
 
 fn with_reporting(world: &mut World) -> String {
     world.write("main.toml", CONFIG);

@@ -5,34 +5,10 @@
 
 use crate::harness::World;
 
-const BASE: &str = r#"
-[project.analytics]
-nickname = "Analytics"
-
-[project.analytics.service_account.etl]
-
-[project.analytics.service_account.etl.access_key.ci]
-
-[project.other]
-nickname = "Other"
-"#;
+const BASE: &str = e2e_config!("two-projects");
 
 /// BASE plus a new account with a key, and a new nickname for `analytics`.
-const CHANGED: &str = r#"
-[project.analytics]
-nickname = "Analytics (renamed)"
-
-[project.analytics.service_account.etl]
-
-[project.analytics.service_account.etl.access_key.ci]
-
-[project.analytics.service_account.loader]
-
-[project.analytics.service_account.loader.access_key.main]
-
-[project.other]
-nickname = "Other"
-"#;
+const CHANGED: &str = e2e_config!("two-projects-changed");
 
 /// A person with roles, created through the emulator's control route: (key ID, secret).
 fn person(world: &World, body: serde_json::Value) -> (String, String) {
@@ -300,17 +276,7 @@ fn a_service_accounts_own_key_is_shown_what_it_cannot_do_and_apply_changes_nothi
     world.write("main.toml", BASE);
     world.apply();
     let (id, secret) = service_account_key(&world);
-    world.write(
-        "main.toml",
-        r#"
-[project.newproj]
-nickname = "New"
-
-[project.newproj.service_account.bot]
-
-[project.newproj.service_account.bot.access_key.main]
-"#,
-    );
+    world.write("main.toml", e2e_config!("new-project-with-key"));
     let plan = world.kcform_as(&["plan", "."], &id, &secret).expect_code(0);
     for line in [
         "The credential cannot perform 3 of these 3 operations; it is service account `etl` \

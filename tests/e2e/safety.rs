@@ -4,13 +4,7 @@ use kcform::model::Status;
 
 use crate::harness::World;
 
-const ACCOUNT: &str = r#"
-[project.analytics]
-nickname = "Analytics"
-
-[project.analytics.service_account.etl]
-protect = true
-"#;
+const ACCOUNT: &str = e2e_config!("protected-account");
 
 #[test]
 fn a_protected_account_whose_table_is_removed_is_not_deleted() {
@@ -73,7 +67,7 @@ fn a_protected_account_is_not_deactivated() {
         refused.stderr
     );
     assert!(
-        refused.stderr.contains("main.toml:5:1"),
+        refused.stderr.contains("main.toml:4:1"),
         "{}",
         refused.stderr
     );

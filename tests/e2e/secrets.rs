@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{World, issue_token};
 
-const KEY: &str = "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl]\n\n[project.analytics.service_account.etl.access_key.ci]\n";
+const KEY: &str = e2e_config!("analytics-etl-ci");
 
 /// A `[secrets]` table whose command runs `script` under `sh -c` with `dir` as `$0`.
 fn command(script: &str, dir: &Path) -> String {

@@ -2,8 +2,8 @@
 //! `sqlite3` would read it) before it is answered, a crash image — the data file and its WAL
 //! as a `kill -9` leaves them — opens to every committed change (a torn WAL tail is ignored),
 //! a clean shutdown leaves the data file whole on its own, a refused change is rolled back,
-//! concurrent changes all land, and lists stay consistent with the indexes after every kind
-//! of change.
+//! concurrent changes all land, lists stay consistent with the indexes after every kind of
+//! change, and reads run beside a change in progress without seeing it.
 
 use std::path::Path;
 
@@ -255,4 +255,77 @@ fn a_fresh_data_file_is_a_whole_private_kcform_database() {
     );
     assert_eq!(pragma("user_version"), "Integer(1)");
     drop(state);
+}
+
+fn project(name: &str) -> crate::emulator::db::Project {
+    crate::emulator::db::Project {
+        id: format!("id-{name}"),
+        name: name.into(),
+        nickname: "n".into(),
+        description: String::new(),
+        created_at: "t".into(),
+    }
+}
+
+fn project_names(state: &EmulatorState) -> Vec<String> {
+    state.read(|db| {
+        db.projects()
+            .expect("projects")
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    })
+}
+
+#[test]
+fn reads_run_beside_a_change_in_progress_and_see_only_what_is_committed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_file = dir.path().join("emulator.db");
+    let (state, _) = EmulatorState::open(&options(&data_file)).expect("opens");
+    state
+        .write(|db| {
+            db.insert_project(&project("committed"))
+                .map_err(ApiError::from)
+        })
+        .expect("a first change");
+
+    let (inside, go_on) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let (inside_tx, inside_rx) = inside;
+    let (go_on_tx, go_on_rx) = go_on;
+    let writer = {
+        let state = state.clone();
+        std::thread::spawn(move || {
+            state.write(|db| {
+                db.insert_project(&project("in-progress"))?;
+                inside_tx.send(()).expect("signal");
+                // The change stays open, its lock held, until the reads below are done.
+                go_on_rx.recv().expect("go on");
+                Ok(())
+            })
+        })
+    };
+    inside_rx.recv().expect("the change is in progress");
+    // With one connection for everything, this read would wait for the change to finish.
+    let (read_tx, read_rx) = std::sync::mpsc::channel();
+    let reader = {
+        let state = state.clone();
+        std::thread::spawn(move || read_tx.send(project_names(&state)))
+    };
+    let seen = read_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("a read does not wait for a change in progress");
+    assert_eq!(seen, ["committed"], "an uncommitted change is not read");
+    go_on_tx.send(()).expect("let the change finish");
+    writer.join().expect("writer").expect("the change commits");
+    reader.join().expect("reader").expect("sent");
+    assert_eq!(project_names(&state), ["committed", "in-progress"]);
+}
+
+#[test]
+fn an_in_memory_emulator_reads_through_its_one_connection() {
+    let (state, _) = EmulatorState::open(&EmulatorOptions::default()).expect("opens");
+    state
+        .write(|db| db.insert_project(&project("a")).map_err(ApiError::from))
+        .expect("a change");
+    assert_eq!(project_names(&state), ["a"]);
 }
