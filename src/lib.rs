@@ -1,6 +1,6 @@
 //! kcform: KakaoCloud IAM as code. The flow runs one way: `config` (TOML → [`model::Desired`])
-//! → `plan` (pure diff → one `Plan`) → `graph` (the order of its operations) → `render` →
-//! `apply`; `state` keeps what kcform remembers between runs (backends, lock, records,
+//! → `plan` (pure diff → one `Plan`) → `render` → `apply`; `graph` orders operations and knows
+//! neither plans nor apply (`plan` maps its changes onto it); `state` keeps what kcform remembers between runs (backends, lock, records,
 //! journal). `pipeline` orchestrates them for a run (docs/design.md#flow); `commands` are views
 //! over it. Network I/O: `cloud` (IAM), `state` (its S3 backend) and `emulator` (the built-in
 //! reference IAM server); see docs/design.md#io. No module uses one that uses it back

@@ -142,6 +142,47 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The graph of the library under `src`.
+/// The flow's rules (docs/design.md#modules): `graph` orders operations knowing neither plans
+/// nor their execution, and the pure core — `config`, `plan`, `graph`, `render`, `import` —
+/// uses no module that talks to the network, keeps state or runs the emulator.
+#[test]
+fn graph_knows_neither_plan_nor_apply_and_the_pure_core_does_no_io() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = module_graph(&src);
+    let mut broken = Vec::new();
+    for forbidden in ["plan", "apply"] {
+        if let Some(evidence) = graph["graph"].get(forbidden) {
+            broken.push(format!("graph uses {forbidden} ({evidence})"));
+        }
+    }
+    const IO: [&str; 9] = [
+        "cloud",
+        "state",
+        "emulator",
+        "apply",
+        "pipeline",
+        "commands",
+        "connection",
+        "settings",
+        "env",
+    ];
+    for pure in ["config", "plan", "graph", "render", "import"] {
+        for (used, evidence) in &graph[pure] {
+            if IO.contains(&used.as_str()) {
+                broken.push(format!("{pure} uses {used} ({evidence})"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    // The rule is read from real edges: the core does use the modules below it.
+    assert!(graph["plan"].contains_key("graph"), "{:?}", graph["plan"]);
+    assert!(
+        graph["render"].contains_key("plan"),
+        "{:?}",
+        graph["render"]
+    );
+}
+
 fn module_graph(src: &Path) -> Graph {
     let mut files = Vec::new();
     rust_files(src, &mut files);

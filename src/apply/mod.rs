@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::task::JoinSet;
 
 use crate::cloud::Client;
-use crate::graph::OperationGraph;
 use crate::plan::{Change, Plan};
 use crate::state::report::{ApplyReport, OperationReport, Outcome};
 
@@ -37,7 +36,7 @@ pub async fn apply(
     options: ApplyOptions,
     mut on_finished: impl FnMut(&OperationReport),
 ) -> ApplyReport {
-    let graph = OperationGraph::build(plan);
+    let graph = plan.operation_graph();
     let changes: Arc<Vec<Change>> = Arc::new(plan.changes.clone());
     let sink = Arc::new(options.sink);
     let created = Arc::new(CreatedIds::default());

@@ -2,7 +2,7 @@
 //! `--operations` the operation graph apply would execute for the current plan.
 
 use crate::cli::GraphArgs;
-use crate::graph::{OperationGraph, resource_dot};
+use crate::graph::resource_dot;
 use crate::pipeline::{self, Selection};
 use crate::settings::GlobalSettings;
 use crate::{config, exit};
@@ -18,9 +18,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<i32> {
 pub async fn run_operations(args: &GraphArgs, settings: &GlobalSettings) -> anyhow::Result<i32> {
     let everything = Selection::everything();
     let planned = pipeline::plan_configuration(&args.path, settings, &everything, None).await?;
-    print!(
-        "{}",
-        OperationGraph::build(&planned.plan).to_dot(&planned.plan)
-    );
+    let plan = &planned.plan;
+    print!("{}", plan.operations_dot(&plan.operation_graph()));
     Ok(exit::SUCCESS)
 }

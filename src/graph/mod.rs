@@ -2,11 +2,11 @@
 //! project), and the operation graph of a plan that `apply` executes — creates after their
 //! parent's create or activation, a key's deletes before its account's delete or deactivation
 //! and before the account's new keys take their slots, and one account's replacements one after
-//! another so a single free slot serves them all. `--target` and `--exclude` narrow a plan
-//! along the operation graph (`target`). The graph reads plan types; `plan` depends on nothing
-//! here.
-
-mod target;
+//! another so a single free slot serves them all.
+//!
+//! The graph knows neither plans nor their execution: it orders [`Operation`]s — an address,
+//! what is done to it ([`Step`]) — and `plan` maps its changes onto them
+//! (docs/design.md#order).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -16,37 +16,64 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::address::Address;
 use crate::model::Desired;
-use crate::plan::{Action, Plan};
 
-pub use target::{Unmatched, excluded, targeted, unmatched};
+/// What an operation does to its object, as far as its order is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Creates the object.
+    Create,
+    /// Deletes an access key and creates its successor (in either order).
+    Replace,
+    /// Sets a service account active.
+    Activate,
+    /// Sets a service account inactive.
+    Deactivate,
+    /// Deletes the object.
+    Delete,
+    /// Changes attributes only (a project's nickname or description).
+    Update,
+}
 
-/// The operations of a plan: node weights are indexes into `plan.changes`; an edge `a → b`
-/// means `b` starts only after `a` succeeded.
+/// One operation to order.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    /// The object it acts on.
+    pub address: &'a Address,
+    /// What it does.
+    pub step: Step,
+    /// It acts on an older generation of the key at `address` (a deposed key), not on the
+    /// object the address names now: nothing waits for it as a parent.
+    pub deposed: bool,
+}
+
+/// The operations' order: node weights are indexes into the operations it was built from; an
+/// edge `a → b` means `b` starts only after `a` succeeded.
 #[derive(Debug, Clone)]
 pub struct OperationGraph {
     graph: DiGraph<usize, ()>,
 }
 
 impl OperationGraph {
-    /// Builds the operation graph of `plan`.
-    pub fn build(plan: &Plan) -> OperationGraph {
+    /// Orders `operations`.
+    pub fn build(operations: &[Operation<'_>]) -> OperationGraph {
         let mut graph = DiGraph::new();
-        let nodes: Vec<NodeIndex> = (0..plan.changes.len()).map(|i| graph.add_node(i)).collect();
-        let index: HashMap<&Address, usize> = plan
-            .changes
+        let nodes: Vec<NodeIndex> = (0..operations.len()).map(|i| graph.add_node(i)).collect();
+        let index: HashMap<&Address, usize> = operations
             .iter()
             .enumerate()
-            .filter(|(_, change)| change.deposed.is_none())
-            .map(|(i, change)| (&change.address, i))
+            .filter(|(_, operation)| !operation.deposed)
+            .map(|(i, operation)| (operation.address, i))
             .collect();
 
         // Key deletes by their service account, so each lookup below is one hash probe rather
-        // than a scan of the whole plan (plans reach tens of thousands of changes).
+        // than a scan of every operation (plans reach tens of thousands of changes).
         let mut key_deletes: HashMap<Address, Vec<usize>> = HashMap::new();
-        for (j, change) in plan.changes.iter().enumerate() {
-            if let (Address::AccessKey { .. }, Action::Delete, Some(account)) =
-                (&change.address, change.action, change.address.parent())
-            {
+        for (j, operation) in operations.iter().enumerate() {
+            if let (Address::AccessKey { .. }, Step::Delete, Some(account)) = (
+                operation.address,
+                operation.step,
+                operation.address.parent(),
+            ) {
                 key_deletes.entry(account).or_default().push(j);
             }
         }
@@ -54,36 +81,36 @@ impl OperationGraph {
             |account: &Address| key_deletes.get(account).into_iter().flatten().copied();
 
         let mut previous_replace: HashMap<Address, usize> = HashMap::new();
-        for (i, change) in plan.changes.iter().enumerate() {
-            let parent = change.address.parent();
-            let parent_change = parent.as_ref().and_then(|p| index.get(p).copied());
-            match change.action {
-                Action::Create | Action::Replace(_) | Action::Activate => {
-                    if let Some(p) = parent_change
-                        && matches!(plan.changes[p].action, Action::Create | Action::Activate)
+        for (i, operation) in operations.iter().enumerate() {
+            let parent = operation.address.parent();
+            let parent_operation = parent.as_ref().and_then(|p| index.get(p).copied());
+            match operation.step {
+                Step::Create | Step::Replace | Step::Activate => {
+                    if let Some(p) = parent_operation
+                        && matches!(operations[p].step, Step::Create | Step::Activate)
                     {
                         graph.add_edge(nodes[p], nodes[i], ());
                     }
                 }
                 _ => {}
             }
-            if let (Address::AccessKey { .. }, Some(account)) = (&change.address, &parent) {
-                if matches!(change.action, Action::Create | Action::Replace(_)) {
+            if let (Address::AccessKey { .. }, Some(account)) = (operation.address, &parent) {
+                if matches!(operation.step, Step::Create | Step::Replace) {
                     for j in deletes_in(account) {
                         graph.add_edge(nodes[j], nodes[i], ());
                     }
                 }
-                if let Action::Replace(_) = change.action {
+                if operation.step == Step::Replace {
                     if let Some(&before) = previous_replace.get(account) {
                         graph.add_edge(nodes[before], nodes[i], ());
                     }
                     previous_replace.insert(account.clone(), i);
                 }
             }
-            if let Address::ServiceAccount { .. } = change.address
-                && matches!(change.action, Action::Delete | Action::Deactivate)
+            if let Address::ServiceAccount { .. } = operation.address
+                && matches!(operation.step, Step::Delete | Step::Deactivate)
             {
-                for j in deletes_in(&change.address) {
+                for j in deletes_in(operation.address) {
                     graph.add_edge(nodes[j], nodes[i], ());
                 }
             }
@@ -102,20 +129,20 @@ impl OperationGraph {
         self.graph.node_count() == 0
     }
 
-    /// The operations `change` waits for.
-    pub fn dependencies(&self, change: usize) -> Vec<usize> {
-        self.neighbors(change, Direction::Incoming)
+    /// The operations `operation` waits for.
+    pub fn dependencies(&self, operation: usize) -> Vec<usize> {
+        self.neighbors(operation, Direction::Incoming)
     }
 
-    /// The operations that wait for `change`.
-    pub fn dependents(&self, change: usize) -> Vec<usize> {
-        self.neighbors(change, Direction::Outgoing)
+    /// The operations that wait for `operation`.
+    pub fn dependents(&self, operation: usize) -> Vec<usize> {
+        self.neighbors(operation, Direction::Outgoing)
     }
 
-    fn neighbors(&self, change: usize, direction: Direction) -> Vec<usize> {
+    fn neighbors(&self, operation: usize, direction: Direction) -> Vec<usize> {
         let mut out: Vec<usize> = self
             .graph
-            .neighbors_directed(NodeIndex::new(change), direction)
+            .neighbors_directed(NodeIndex::new(operation), direction)
             .map(|n| self.graph[n])
             .collect();
         out.sort_unstable();
@@ -123,33 +150,21 @@ impl OperationGraph {
         out
     }
 
-    /// Graphviz DOT of the operations, labelled `<action> <address>`.
-    pub fn to_dot(&self, plan: &Plan) -> String {
+    /// Graphviz DOT of the operations: `label(i)` gives operation `i`'s node name and the
+    /// symbol shown before it.
+    pub fn to_dot(&self, label: impl Fn(usize) -> (String, &'static str)) -> String {
         let mut dot = String::from("digraph operations {\n  rankdir = \"LR\";\n");
         for node in self.graph.node_indices() {
-            let change = &plan.changes[self.graph[node]];
-            let _ = writeln!(
-                dot,
-                "  \"{}\" [label=\"{} {}\"];",
-                node_name(change),
-                change.action.symbol(),
-                node_name(change)
-            );
+            let (name, symbol) = label(self.graph[node]);
+            let _ = writeln!(dot, "  \"{name}\" [label=\"{symbol} {name}\"];");
         }
         for edge in self.graph.raw_edges() {
-            let from = node_name(&plan.changes[self.graph[edge.source()]]);
-            let to = node_name(&plan.changes[self.graph[edge.target()]]);
+            let (from, _) = label(self.graph[edge.source()]);
+            let (to, _) = label(self.graph[edge.target()]);
             let _ = writeln!(dot, "  \"{from}\" -> \"{to}\";");
         }
         dot.push_str("}\n");
         dot
-    }
-}
-
-fn node_name(change: &crate::plan::Change) -> String {
-    match &change.deposed {
-        Some(id) => format!("{} (deposed {id})", change.address),
-        None => change.address.to_string(),
     }
 }
 
@@ -196,100 +211,90 @@ pub fn resource_dot(desired: &Desired) -> String {
 mod tests {
     use super::*;
     use crate::fixtures::*;
-    use crate::model::Status;
-    use crate::plan::diff;
 
-    fn position(plan: &Plan, address: &str) -> usize {
-        plan.changes
+    fn address(text: &str) -> Address {
+        text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// Operations from `(address, step)` pairs; a `~` before the address marks a deposed key.
+    fn graph_of(steps: &[(&str, Step)]) -> (Vec<Address>, OperationGraph) {
+        let addresses: Vec<Address> = steps
             .iter()
-            .position(|c| c.address.to_string() == address && c.deposed.is_none())
-            .unwrap_or_else(|| panic!("{address} not in plan"))
+            .map(|(text, _)| address(text.trim_start_matches('~')))
+            .collect();
+        let operations: Vec<Operation<'_>> = steps
+            .iter()
+            .zip(&addresses)
+            .map(|((text, step), address)| Operation {
+                address,
+                step: *step,
+                deposed: text.starts_with('~'),
+            })
+            .collect();
+        let graph = OperationGraph::build(&operations);
+        (addresses.clone(), graph)
     }
 
     #[test]
-    fn creates_wait_for_their_parents() {
-        let plan = diff(
-            &desired(vec![project(
-                "p1a",
-                "P",
-                vec![account("sa", vec![key("k")])],
-            )]),
-            &live(vec![]),
-            NOW,
-        )
-        .unwrap();
-        let graph = OperationGraph::build(&plan);
-        let (p, s, k) = (
-            position(&plan, "project.p1a"),
-            position(&plan, "service_account.p1a/sa"),
-            position(&plan, "access_key.p1a/sa/k"),
-        );
-        assert_eq!(graph.dependencies(s), vec![p]);
-        assert_eq!(graph.dependencies(k), vec![s]);
-        assert!(graph.dependencies(p).is_empty());
+    fn a_create_waits_for_its_parents_create_or_activation_only() {
+        let (_, graph) = graph_of(&[
+            ("project.p1a", Step::Create),
+            ("service_account.p1a/new", Step::Create),
+            ("access_key.p1a/new/k", Step::Create),
+            ("service_account.p1a/back", Step::Activate),
+            ("access_key.p1a/back/k", Step::Create),
+            ("project.p1b", Step::Update),
+            ("service_account.p1b/sa", Step::Create),
+        ]);
+        assert_eq!(graph.dependencies(1), vec![0]);
+        assert_eq!(graph.dependencies(2), vec![1]);
+        assert_eq!(graph.dependencies(4), vec![3]);
+        assert!(graph.dependencies(6).is_empty(), "an update is no parent");
+        assert_eq!(graph.dependents(0), vec![1, 3]);
     }
 
     #[test]
-    fn key_deletes_precede_their_accounts_delete_and_new_keys() {
-        let current = live(vec![live_project(
-            "p1a",
-            "P",
-            vec![
-                live_account(
-                    "gone",
-                    Status::Active,
-                    vec![live_key("a", "", 1), live_key("b", "", 1)],
-                ),
-                live_account("kept", Status::Active, vec![live_key("old", "", 1)]),
-            ],
-        )]);
-        let wanted = desired(vec![project(
-            "p1a",
-            "P",
-            vec![account("kept", vec![key("new")])],
-        )]);
-        let plan = diff(&wanted, &current, NOW).unwrap();
-        let graph = OperationGraph::build(&plan);
-        let gone = position(&plan, "service_account.p1a/gone");
-        let mut expected = vec![
-            position(&plan, "access_key.p1a/gone/a"),
-            position(&plan, "access_key.p1a/gone/b"),
-        ];
-        expected.sort_unstable();
-        assert_eq!(graph.dependencies(gone), expected);
-        let new = position(&plan, "access_key.p1a/kept/new");
+    fn key_deletes_come_first_and_a_deposed_key_is_nobodys_parent() {
+        let (_, graph) = graph_of(&[
+            ("access_key.p1a/sa/old", Step::Delete),
+            ("~access_key.p1a/sa/k", Step::Delete),
+            ("access_key.p1a/sa/k", Step::Replace),
+            ("access_key.p1a/sa/j", Step::Replace),
+            ("service_account.p1a/sa", Step::Deactivate),
+        ]);
         assert_eq!(
-            graph.dependencies(new),
-            vec![position(&plan, "access_key.p1a/kept/old")]
+            graph.dependencies(2),
+            vec![0, 1],
+            "deletes free the slots first"
         );
+        assert_eq!(
+            graph.dependencies(3),
+            vec![0, 1, 2],
+            "one replacement after another"
+        );
+        assert_eq!(
+            graph.dependencies(4),
+            vec![0, 1],
+            "keys go before the account's deactivation"
+        );
+        assert_eq!(graph.len(), 5);
     }
 
     #[test]
-    fn replacements_in_one_account_run_one_after_another() {
-        let wanted = desired(vec![project(
-            "p1a",
-            "P",
-            vec![account(
-                "sa",
-                vec![key_described("a", "x"), key_described("b", "y")],
-            )],
-        )]);
-        let current = live(vec![live_project(
-            "p1a",
-            "P",
-            vec![live_account(
-                "sa",
-                Status::Active,
-                vec![live_key("a", "", 1), live_key("b", "", 1)],
-            )],
-        )]);
-        let plan = diff(&wanted, &current, NOW).unwrap();
-        let graph = OperationGraph::build(&plan);
-        let (a, b) = (
-            position(&plan, "access_key.p1a/sa/a"),
-            position(&plan, "access_key.p1a/sa/b"),
+    fn the_operations_dot_uses_the_given_labels() {
+        let (addresses, graph) = graph_of(&[
+            ("project.p1a", Step::Create),
+            ("service_account.p1a/sa", Step::Create),
+        ]);
+        let dot = graph.to_dot(|i| (addresses[i].to_string(), "+"));
+        assert!(
+            dot.contains("\"project.p1a\" [label=\"+ project.p1a\"];"),
+            "{dot}"
         );
-        assert_eq!(graph.dependencies(b), vec![a]);
+        assert!(
+            dot.contains("\"project.p1a\" -> \"service_account.p1a/sa\";"),
+            "{dot}"
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl<'a> Selection<'a> {
     pub fn check(&self, desired: &Desired, live: &Live) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         for (flag, addresses) in [("--target", self.targets), ("--exclude", self.excludes)] {
-            for missing in crate::graph::unmatched(addresses, desired, live) {
+            for missing in crate::plan::unmatched(addresses, desired, live) {
                 let mut line = format!(
                     "{flag} {} matches nothing declared or live",
                     missing.address
@@ -60,7 +60,7 @@ impl<'a> Selection<'a> {
 
     /// The part of `plan` it keeps.
     pub fn keep(&self, plan: Plan) -> Plan {
-        let plan = crate::graph::targeted(plan, self.targets);
-        crate::graph::excluded(plan, self.excludes)
+        let plan = crate::plan::targeted(plan, self.targets);
+        crate::plan::excluded(plan, self.excludes)
     }
 }

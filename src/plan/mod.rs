@@ -5,9 +5,11 @@
 mod diff;
 pub mod drift;
 pub mod incremental;
+mod order;
 pub mod safety;
 pub mod saved;
 mod slots;
+mod target;
 
 #[cfg(test)]
 mod tests;
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 
 pub use diff::{PlanRefused, ProjectDiff, assemble, diff, diff_project};
+pub use target::{Unmatched, excluded, targeted, unmatched};
 
 /// An object's attributes as shown in a plan (never a secret).
 pub type Attributes = BTreeMap<String, serde_json::Value>;

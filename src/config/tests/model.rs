@@ -1,36 +1,22 @@
-//! The model a configuration parses into: the full example, the digest, the defaults.
+//! The model a configuration parses into: README.md's full example, the digest, the defaults.
 
 use super::*;
 
-const SPEC_EXAMPLE: &str = r#"[provider]                       # optional, at most once
-endpoint = "emulator"            # "emulator" = built-in emulator; else a URL; default "https://iam.kakaocloud.com"
-parallelism = 10                 # optional, default 10
-
-[secrets]                        # optional: where new access-key secrets are delivered
-dir = ".kcform/secrets"          # default, relative to the config directory
-# command = ["vault", "kv", "put", "-"]   # alternative: run once per new key, secret JSON on stdin
-
-[lock]                           # optional
-backend = "local"                # default; or "s3://bucket/prefix" (S3-compatible object storage)
-
-[project.analytics]
-nickname = "Analytics"
-description = "Data platform"    # optional
-ignore = ["legacy-*"]            # optional: glob patterns of service-account names kcform leaves alone
-
-[project.analytics.service_account.etl-runner]
-status = "active"                # "active" (default) or "inactive"
-protect = true                   # optional: refuse to delete or deactivate it
-
-[project.analytics.service_account.etl-runner.access_key.ci]
-description = "GitHub Actions"   # optional, up to 30 characters
-rotation = "2026-11"             # optional keeper: changing the value replaces the key
-max_age = "90d"                  # optional: a key older than this is replaced on the next apply
-"#;
+/// The configuration example README.md shows its users: the first TOML block of its
+/// `## Configuration` section, so the README cannot drift from what kcform parses.
+fn readme_example() -> &'static str {
+    let readme = include_str!("../../../README.md");
+    let section = &readme[readme
+        .find("\n## Configuration\n")
+        .expect("README.md has a Configuration section")..];
+    let start = section.find("```toml\n").expect("a TOML block") + "```toml\n".len();
+    let end = start + section[start..].find("```").expect("the block ends");
+    &section[start..end]
+}
 
 #[test]
-fn the_spec_example_parses_into_the_exact_model() {
-    let desired = load_files(&[("infra/kc.toml", SPEC_EXAMPLE)]).unwrap();
+fn the_readme_example_parses_into_the_exact_model() {
+    let desired = load_files(&[("infra/kc.toml", readme_example())]).unwrap();
     let key = AccessKeySpec {
         name: "ci".into(),
         description: Some("GitHub Actions".into()),

@@ -4,12 +4,13 @@
 //! addresses plus everything that needs them. Both follow the operation graph. An address that
 //! names nothing declared or live is reported by [`unmatched`], never taken as "no changes".
 
-use super::OperationGraph;
 use crate::address::Address;
 use crate::config::suggest::edit_distance;
+use crate::graph::OperationGraph;
 use crate::live::Live;
 use crate::model::Desired;
-use crate::plan::Plan;
+
+use super::Plan;
 
 /// The part of `plan` that `targets` need; the whole plan when `targets` is empty.
 pub fn targeted(plan: Plan, targets: &[Address]) -> Plan {
@@ -99,7 +100,7 @@ fn closure(
     seeds: &[Address],
     next: fn(&OperationGraph, usize) -> Vec<usize>,
 ) -> Vec<bool> {
-    let graph = OperationGraph::build(plan);
+    let graph = plan.operation_graph();
     let mut reached = vec![false; plan.changes.len()];
     let mut stack: Vec<usize> = plan
         .changes
