@@ -4,6 +4,7 @@
 
 use crate::cloud::CloudError;
 use crate::connection::ConnectionError;
+use crate::pipeline::PipelineError;
 use crate::settings::{CREDENTIAL_ID_ENV, CREDENTIAL_SECRET_ENV, ENDPOINT_ENV};
 
 /// The `hint:` line for `error`, unless its message already carries one.
@@ -13,17 +14,25 @@ pub(crate) fn hint_for(error: &anyhow::Error) -> Option<String> {
     }
     error.chain().find_map(|cause| {
         if let Some(connection) = cause.downcast_ref::<ConnectionError>() {
-            return match connection {
-                ConnectionError::NoCredential => Some(format!(
-                    "to try kcform without a KakaoCloud account, use the built-in emulator: `endpoint = \"emulator\"` in `[provider]`, or `{ENDPOINT_ENV}=emulator`"
-                )),
-                // `transparent`: the inner error is not a separate link of the chain.
-                ConnectionError::Cloud(inner) => cloud_hint(inner),
-                ConnectionError::Emulator(_) => None,
-            };
+            return connection_hint(connection);
+        }
+        // `transparent`: the connection error is not a separate link of the chain.
+        if let Some(PipelineError::Connection(connection)) = cause.downcast_ref::<PipelineError>() {
+            return connection_hint(connection);
         }
         cloud_hint(cause.downcast_ref::<CloudError>()?)
     })
+}
+
+fn connection_hint(error: &ConnectionError) -> Option<String> {
+    match error {
+        ConnectionError::NoCredential => Some(format!(
+            "to try kcform without a KakaoCloud account, use the built-in emulator: `endpoint = \"emulator\"` in `[provider]`, or `{ENDPOINT_ENV}=emulator`"
+        )),
+        // `transparent`: the inner error is not a separate link of the chain.
+        ConnectionError::Cloud(inner) => cloud_hint(inner),
+        ConnectionError::Emulator(_) => None,
+    }
 }
 
 fn cloud_hint(error: &CloudError) -> Option<String> {

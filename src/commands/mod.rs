@@ -18,6 +18,7 @@ mod validate;
 use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, Format};
+use crate::pipeline::PipelineError;
 use crate::plan::Plan;
 use crate::render::{Palette, human, json, markdown, terraform_json};
 use crate::settings::GlobalSettings;
@@ -65,7 +66,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Prints an error on stderr: configuration diagnostics as they render themselves, anything
 /// else as `error: ` and its chain of causes.
 fn report(error: &anyhow::Error, color: bool) -> i32 {
-    match error.downcast_ref::<config::ConfigError>() {
+    let diagnostics = error.chain().find_map(|cause| {
+        cause.downcast_ref::<config::ConfigError>().or_else(|| {
+            match cause.downcast_ref::<PipelineError>() {
+                Some(PipelineError::Config(config_error)) => Some(config_error),
+                _ => None,
+            }
+        })
+    });
+    match diagnostics {
         Some(config_error) => eprint!("{}", config_error.render(color)),
         None => eprintln!("error: {error:#}"),
     }

@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::{Planned, Session};
+use super::{PipelineError, Planned, Session};
 use crate::apply::sink::Sink;
-use crate::exit::{CodedError, SAFETY_RAIL};
 use crate::plan::drift::Snapshot;
-use crate::state::Records;
 use crate::state::pending::{self, PendingKeys};
 use crate::state::report::{ApplyReport, OperationReport};
+use crate::state::{RecordError, Records};
 use crate::state::{keepers, snapshot};
 
 /// How to apply.
@@ -29,12 +28,12 @@ pub struct ApplyOutcome {
     pub report: ApplyReport,
     /// Whether kcform's records were updated after the operations ran: a failure is reported
     /// once the journal record of the operations is written.
-    pub recorded: anyhow::Result<()>,
+    pub recorded: Result<(), RecordError>,
 }
 
 /// Refuses to apply `planned` when the credential may not perform it, or — unless `force` —
 /// when it trips the mass-deletion safety rail (see docs/design.md#safety-rails).
-pub fn refuse(planned: &Planned, force: bool) -> anyhow::Result<()> {
+pub fn refuse(planned: &Planned, force: bool) -> Result<(), PipelineError> {
     planned.authority.permit(&planned.plan)?;
     if force {
         return Ok(());
@@ -43,14 +42,10 @@ pub fn refuse(planned: &Planned, force: bool) -> anyhow::Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
-    Err(CodedError {
-        code: SAFETY_RAIL,
-        message: format!(
-            "apply refused by the mass-deletion safety rail:\n  - {}\nhint: review the plan; if these deletions are intended, run again with `--force`",
-            problems.join("\n  - ")
-        ),
-    }
-    .into())
+    Err(PipelineError::SafetyRail(format!(
+        "apply refused by the mass-deletion safety rail:\n  - {}\nhint: review the plan; if these deletions are intended, run again with `--force`",
+        problems.join("\n  - ")
+    )))
 }
 
 /// Executes `planned` in `session`, calling `on_finished` as each operation ends, and records
@@ -63,7 +58,7 @@ pub async fn apply(
     planned: &Planned,
     options: ApplyOptions,
     on_finished: impl FnMut(&OperationReport),
-) -> anyhow::Result<ApplyOutcome> {
+) -> Result<ApplyOutcome, PipelineError> {
     let records = session.records();
     let previous: Option<Snapshot> = records.load(snapshot::RECORD).await?;
     if planned.plan.is_empty() {
@@ -107,9 +102,9 @@ pub async fn apply(
 }
 
 /// Writes the pending-delivery record, or removes it when nothing is pending.
-async fn save_pending(records: &Records, pending: &PendingKeys) -> anyhow::Result<()> {
+async fn save_pending(records: &Records, pending: &PendingKeys) -> Result<(), RecordError> {
     let value = (!pending.keys.is_empty()).then_some(pending);
-    Ok(records.save(pending::RECORD, value).await?)
+    records.save(pending::RECORD, value).await
 }
 
 /// Records what the apply did: the keepers of the keys it created and the last-applied
@@ -119,7 +114,7 @@ async fn record_outcome(
     planned: &Planned,
     previous: Option<Snapshot>,
     report: &ApplyReport,
-) -> anyhow::Result<()> {
+) -> Result<(), RecordError> {
     let before: keepers::Keepers = records.load(keepers::RECORD).await?.unwrap_or_default();
     let after = keepers::after_apply(
         before.clone(),

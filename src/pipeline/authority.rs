@@ -4,19 +4,18 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Context as _;
-
+use super::PipelineError;
 use crate::cloud::Client;
 use crate::permissions::Authority;
 use crate::plan::Plan;
 
 /// Learns from its token what the credential may do, refusing (with the role needed) when it
 /// cannot read every project in `projects`.
-pub async fn authorize(client: &Client, projects: &BTreeSet<String>) -> anyhow::Result<Authority> {
-    let token = client
-        .whoami()
-        .await
-        .context("cannot authenticate with the access key")?;
+pub async fn authorize(
+    client: &Client,
+    projects: &BTreeSet<String>,
+) -> Result<Authority, PipelineError> {
+    let token = client.whoami().await.map_err(PipelineError::Authenticate)?;
     let authority = Authority::from_token(&token);
     authority.check_readable(projects)?;
     Ok(authority)

@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
-
-use super::{authorize, connect, with_connection};
+use super::{PipelineError, authorize, connect, with_connection};
 use crate::connection::Connection;
 use crate::import::ImportedProject;
 use crate::model::Desired;
@@ -15,10 +13,13 @@ use crate::settings::GlobalSettings;
 
 /// The configuration at `path`, or the defaults when there is none yet (a directory without
 /// `*.toml` files), and whether there was one.
-pub fn configuration(path: &Path) -> anyhow::Result<(Desired, bool)> {
+pub fn configuration(path: &Path) -> Result<(Desired, bool), PipelineError> {
     let no_toml = path.is_dir()
         && std::fs::read_dir(path)
-            .with_context(|| format!("cannot list directory `{}`", path.display()))?
+            .map_err(|source| PipelineError::ListDirectory {
+                path: path.to_path_buf(),
+                source,
+            })?
             .flatten()
             .all(|entry| entry.path().extension().is_none_or(|e| e != "toml"));
     if no_toml {
@@ -38,7 +39,7 @@ pub async fn read(
     desired: &Desired,
     settings: &GlobalSettings,
     requested: &BTreeSet<String>,
-) -> anyhow::Result<Vec<ImportedProject>> {
+) -> Result<Vec<ImportedProject>, PipelineError> {
     let connection = connect(desired, settings, None).await?;
     with_connection(connection, async |connection| {
         read_projects(connection, requested, &desired.config_dir).await
@@ -50,12 +51,12 @@ async fn read_projects(
     connection: &Connection,
     requested: &BTreeSet<String>,
     config_dir: &Path,
-) -> anyhow::Result<Vec<ImportedProject>> {
+) -> Result<Vec<ImportedProject>, PipelineError> {
     let client = &connection.client;
     let authority = authorize(client, requested).await?;
     let live = crate::cloud::read_live(client, requested, &Default::default())
         .await
-        .context("cannot read the live objects")?;
+        .map_err(PipelineError::Read)?;
     let missing: Vec<&String> = requested
         .iter()
         .filter(|name| !live.projects.contains_key(*name))
@@ -91,17 +92,20 @@ async fn read_projects(
                 sorted(visible).join(", ")
             )
         };
-        bail!(
+        return Err(PipelineError::ProjectNotFound(format!(
             "no project named {} at {place} (or the credential cannot view it)\nhint: {hint}",
             names.join(", "),
-        );
+        )));
     }
     let mut projects = Vec::with_capacity(live.projects.len());
     for (name, project) in live.projects {
         let agents = client
             .list_service_agents(&project.id)
             .await
-            .with_context(|| format!("cannot list the service agents of project `{name}`"))?;
+            .map_err(|source| PipelineError::ServiceAgents {
+                project: name.as_str().into(),
+                source,
+            })?;
         projects.push(ImportedProject {
             live: project,
             agents,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::PipelineError;
 use crate::model::Desired;
 use crate::plan::Plan;
 use crate::state::report::ApplyReport;
@@ -22,7 +23,7 @@ impl ApplyLock {
         desired: &Desired,
         state: &crate::state::StateSettings,
         timeout: Duration,
-    ) -> anyhow::Result<ApplyLock> {
+    ) -> Result<ApplyLock, PipelineError> {
         let (backend, guard) = lock::acquire_for_apply(desired, state, timeout).await?;
         Ok(ApplyLock { backend, guard })
     }
@@ -35,7 +36,7 @@ impl ApplyLock {
 
     /// Releases the lock and passes `result` on; a lock that cannot be released is reported
     /// with the command that removes it.
-    pub async fn release(self, result: anyhow::Result<i32>) -> anyhow::Result<i32> {
+    pub async fn release<T>(self, result: T) -> T {
         lock::release_after(&self.backend, self.guard, result).await
     }
 }

@@ -23,11 +23,14 @@
 //! as it is read (`planner`), and its human blocks are rendered there too when the caller
 //! will print the human plan.
 //!
+//! Its errors are typed ([`PipelineError`]); the commands add nothing but their own words.
+//!
 //! The pipeline uses `config`, `plan`, `graph`, `render`, `apply`, `state`, `cloud`,
 //! `connection` and `permissions`; only `commands` uses it.
 
 pub mod apply;
 mod authority;
+mod error;
 pub mod import;
 mod lock;
 pub mod overlap;
@@ -40,6 +43,7 @@ mod session;
 
 pub use apply::{ApplyOptions, ApplyOutcome, apply};
 pub use authority::{authorize, denied};
+pub use error::PipelineError;
 pub use lock::ApplyLock;
 pub use overlap::HeadStart;
 pub use plan::{plan, plan_configuration};

@@ -9,8 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::Context as _;
-
+use super::PipelineError;
 use crate::cloud::ProjectReads;
 use crate::config;
 use crate::connection::Connection;
@@ -41,7 +40,7 @@ pub async fn load(
     settings: &GlobalSettings,
     parallelism: Option<usize>,
     early: Early,
-) -> anyhow::Result<(Desired, Option<HeadStart>)> {
+) -> Result<(Desired, Option<HeadStart>), PipelineError> {
     let hint = parallelism.unwrap_or(crate::limits::DEFAULT_PARALLELISM);
     // A connection that cannot be made early is made, and its error reported, after the
     // configuration: configuration errors come first.
@@ -51,17 +50,11 @@ pub async fn load(
     let client = std::sync::Arc::clone(&connection.client);
     let (announce, announced) = tokio::sync::oneshot::channel::<BTreeSet<String>>();
     let warm_up = async {
-        client
-            .whoami()
-            .await
-            .context("cannot authenticate with the access key")?;
+        client.whoami().await.map_err(PipelineError::Authenticate)?;
         if early == Early::Token {
             return Ok(None);
         }
-        let projects = client
-            .list_projects()
-            .await
-            .context("cannot read the live objects")?;
+        let projects = client.list_projects().await.map_err(PipelineError::Read)?;
         let mut reads = ProjectReads::new(&client, projects);
         // The names come before the files are merged and checked, which at scale takes
         // longer than the first reads' round trip. (No names: the files have errors.)
@@ -70,7 +63,7 @@ pub async fn load(
                 reads.start(name);
             }
         }
-        anyhow::Ok(Some(reads))
+        Ok::<_, PipelineError>(Some(reads))
     };
     let path = path.to_path_buf();
     let mut parse = tokio::task::spawn_blocking(move || {
@@ -84,11 +77,11 @@ pub async fn load(
     // does not answer has timed out; and before any error of the warm-up.
     let (desired, reads) = tokio::select! {
         parsed = &mut parse => {
-            let desired = parsed.context("the configuration reader stopped")??;
+            let desired = parsed.map_err(PipelineError::ReaderStopped)??;
             (desired, warm_up.await)
         }
         warmed = &mut warm_up => {
-            let desired = parse.await.context("the configuration reader stopped")??;
+            let desired = parse.await.map_err(PipelineError::ReaderStopped)??;
             (desired, warmed)
         }
     };

@@ -3,13 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Context as _;
-
 use super::overlap::{self, Early};
 use super::planner::Planner;
-use super::{Open, Planned, Selection, Session, authorize, denied, with_session};
+use super::{Open, PipelineError, Planned, Selection, Session, authorize, denied, with_session};
 use crate::apply::sink::Sink;
-use crate::exit::{CodedError, SAFETY_RAIL};
 use crate::model::Desired;
 use crate::plan::drift::Snapshot;
 use crate::plan::incremental::{Finished, Incremental};
@@ -26,7 +23,7 @@ pub async fn plan_configuration(
     settings: &GlobalSettings,
     selection: &Selection<'_>,
     human: Option<Palette>,
-) -> anyhow::Result<Planned> {
+) -> Result<Planned, PipelineError> {
     let (desired, head_start) = overlap::load(path, settings, None, Early::Reads).await?;
     let open = Open {
         settings,
@@ -48,7 +45,7 @@ pub async fn plan(
     desired: Desired,
     selection: &Selection<'_>,
     human: Option<Palette>,
-) -> anyhow::Result<Planned> {
+) -> Result<Planned, PipelineError> {
     let declared: BTreeSet<String> = desired.projects.keys().cloned().collect();
     let records = session.records();
     // kcform's records are read while the token is issued: at scale they are not free.
@@ -71,7 +68,7 @@ pub async fn plan(
         })
         .await;
     let (incremental, blocks) = planner.join();
-    read.context("cannot read the live objects")?;
+    read.map_err(PipelineError::Read)?;
     let Finished {
         desired,
         live,
@@ -80,16 +77,7 @@ pub async fn plan(
         digests,
     } = incremental.finish();
     selection.check(&desired, &live)?;
-    let plan = plan.map_err(|refused| {
-        if refused.by_safety_rail {
-            anyhow::Error::new(CodedError {
-                code: SAFETY_RAIL,
-                message: refused.to_string(),
-            })
-        } else {
-            anyhow::Error::new(refused)
-        }
-    })?;
+    let plan = plan?;
     let mut plan = selection.keep(plan);
     plan.denied = denied(&authority, &plan);
     let projects: Vec<String> = declared.into_iter().collect();

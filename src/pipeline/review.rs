@@ -5,24 +5,19 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
-use super::{Planned, Selection};
+use super::{PipelineError, Planned, Selection};
 use crate::address::Address;
-use crate::exit::{CodedError, STALE_PLAN};
 use crate::model::Desired;
 use crate::plan::saved::SavedPlan;
 
 /// Reads and verifies a plan file; a damaged or edited one exits 4.
-pub fn read_saved(path: &Path) -> anyhow::Result<SavedPlan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the plan file {}", path.display()))?;
-    SavedPlan::parse(&text).map_err(|error| {
-        anyhow::Error::new(CodedError {
-            code: STALE_PLAN,
-            message: format!("{}: {error}", path.display()),
-        })
-    })
+pub fn read_saved(path: &Path) -> Result<SavedPlan, PipelineError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PipelineError::ReadPlanFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    SavedPlan::parse(&text)
+        .map_err(|error| PipelineError::NotReviewed(format!("{}: {error}", path.display())))
 }
 
 /// What the plan to apply must be.
@@ -43,7 +38,11 @@ pub enum Reviewed {
 impl Reviewed {
     /// The saved plan in `file`, refused at once when the configuration `desired` (read from
     /// `config_path`) is not the one it was made from: nothing needs to be read for that.
-    pub fn saved(file: &Path, desired: &Desired, config_path: &Path) -> anyhow::Result<Reviewed> {
+    pub fn saved(
+        file: &Path,
+        desired: &Desired,
+        config_path: &Path,
+    ) -> Result<Reviewed, PipelineError> {
         let saved = read_saved(file)?;
         if desired.digest != saved.config_digest {
             return Err(stale(
@@ -81,24 +80,20 @@ impl Reviewed {
     /// Refuses `planned` unless it is the plan that was reviewed: a saved plan is refused when
     /// any live object it read has changed since, or when its changes are not the plan kcform
     /// derives now (a forged file whose checksum was recomputed).
-    pub fn check(&self, planned: &Planned) -> anyhow::Result<()> {
+    pub fn check(&self, planned: &Planned) -> Result<(), PipelineError> {
         match self {
             Reviewed::Nothing => Ok(()),
             Reviewed::Checksum(expected) if &planned.checksum == expected => Ok(()),
-            Reviewed::Checksum(expected) => Err(CodedError {
-                code: STALE_PLAN,
-                message: format!(
-                    "the plan's checksum is {} but --expect-checksum is {expected}: the configuration or the live objects changed since that plan was reviewed; nothing was applied",
-                    planned.checksum
-                ),
-            }
-            .into()),
+            Reviewed::Checksum(expected) => Err(PipelineError::NotReviewed(format!(
+                "the plan's checksum is {} but --expect-checksum is {expected}: the configuration or the live objects changed since that plan was reviewed; nothing was applied",
+                planned.checksum
+            ))),
             Reviewed::Saved { saved, file } => check_saved(saved, file, planned),
         }
     }
 }
 
-fn check_saved(saved: &SavedPlan, file: &Path, planned: &Planned) -> anyhow::Result<()> {
+fn check_saved(saved: &SavedPlan, file: &Path, planned: &Planned) -> Result<(), PipelineError> {
     let changed = saved.stale(&planned.fingerprints);
     if !changed.is_empty() {
         return Err(stale(
@@ -133,13 +128,9 @@ fn check_saved(saved: &SavedPlan, file: &Path, planned: &Planned) -> anyhow::Res
 }
 
 /// A stale saved plan's error (exit 4), saying how to make a new one.
-fn stale(file: &Path, message: String) -> anyhow::Error {
-    CodedError {
-        code: STALE_PLAN,
-        message: format!(
-            "{message}\nNothing was applied. Make a new plan with `kcform plan --out {}`.",
-            file.display()
-        ),
-    }
-    .into()
+fn stale(file: &Path, message: String) -> PipelineError {
+    PipelineError::NotReviewed(format!(
+        "{message}\nNothing was applied. Make a new plan with `kcform plan --out {}`.",
+        file.display()
+    ))
 }

@@ -1,5 +1,6 @@
 //! Which part of the plan to keep: `--target` and `--exclude` (see docs/design.md#selection).
 
+use super::PipelineError;
 use crate::address::Address;
 use crate::live::Live;
 use crate::model::Desired;
@@ -35,7 +36,7 @@ impl<'a> Selection<'a> {
 
     /// Fails, naming the closest valid addresses, when a `--target` or `--exclude` names no
     /// declared or live object: a typo must not read as "No changes".
-    pub fn check(&self, desired: &Desired, live: &Live) -> anyhow::Result<()> {
+    pub fn check(&self, desired: &Desired, live: &Live) -> Result<(), PipelineError> {
         let mut problems = Vec::new();
         for (flag, addresses) in [("--target", self.targets), ("--exclude", self.excludes)] {
             for missing in crate::plan::unmatched(addresses, desired, live) {
@@ -54,7 +55,7 @@ impl<'a> Selection<'a> {
         if problems.is_empty() {
             Ok(())
         } else {
-            anyhow::bail!("{}", problems.join("\n"))
+            Err(PipelineError::Selection(problems.join("\n")))
         }
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::PipelineError;
 use super::overlap::HeadStart;
 use crate::cloud::{Client, ProjectReads};
 use crate::connection::Connection;
@@ -65,7 +66,7 @@ pub async fn connect(
     desired: &Desired,
     settings: &GlobalSettings,
     parallelism: Option<usize>,
-) -> anyhow::Result<Connection> {
+) -> Result<Connection, PipelineError> {
     let parallelism = parallelism.unwrap_or(desired.provider.parallelism);
     Ok(Connection::open(desired, settings, parallelism).await?)
 }
@@ -85,11 +86,14 @@ pub async fn with_connection<T>(
 /// in it (handing `desired` on), and closes it. Connection errors come before kcform's records
 /// are opened; under CI with the local `[lock]` backend, a warning says the records will not
 /// outlive the runner.
-pub async fn with_session<T>(
+pub async fn with_session<T, E>(
     desired: Desired,
     open: Open<'_>,
-    body: impl AsyncFnOnce(&mut Session, Desired) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
+    body: impl AsyncFnOnce(&mut Session, Desired) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<PipelineError>,
+{
     let Open {
         settings,
         parallelism,
@@ -97,10 +101,16 @@ pub async fn with_session<T>(
     } = open;
     let (connection, reads) = match head_start {
         Some(head_start) => (head_start.connection, head_start.reads),
-        None => (connect(&desired, settings, parallelism).await?, None),
+        None => (
+            connect(&desired, settings, parallelism)
+                .await
+                .map_err(E::from)?,
+            None,
+        ),
     };
     with_connection(connection, async move |connection| {
-        let records = Records::open(&desired, &settings.state)?;
+        let records =
+            Records::open(&desired, &settings.state).map_err(|e| E::from(e.into()))?;
         if settings.in_ci && desired.lock == LockBackend::Local {
             eprintln!(
                 "warning: running under CI with the local `[lock]` backend: kcform's records (which rotation value each key was created with, what was last applied, key creates in flight) live in .kcform/ and will not outlive this runner, so rotations and drift notes go by what this runner has\nhint: set `[lock] backend = \"s3://bucket/prefix\"` (KakaoCloud Object Storage is S3-compatible) so every run shares them"

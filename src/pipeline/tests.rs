@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use super::review::Reviewed;
 use super::*;
 use crate::address::Address;
-use crate::exit::{CodedError, STALE_PLAN};
+use crate::exit::{STALE_PLAN, code_for};
 use crate::model::Desired;
 use crate::render::{Palette, human};
 use crate::settings::GlobalSettings;
@@ -88,7 +88,7 @@ async fn a_session_plans_applies_and_records_then_plans_no_changes() {
                 finished.push(op.address.clone());
             })
             .await?;
-            Ok((planned, outcome, finished))
+            Ok::<_, PipelineError>((planned, outcome, finished))
         })
         .await
         .expect("plan and apply");
@@ -200,7 +200,7 @@ async fn a_pin_refuses_a_plan_it_did_not_review() {
     let (dir, desired) = configuration();
     let settings = settings();
     let planned = plan_once(desired.clone(), &settings, None).await;
-    let code = |error: anyhow::Error| error.downcast_ref::<CodedError>().map(|e| e.code);
+    let code = |error: PipelineError| code_for(&error.into());
 
     assert!(Reviewed::Nothing.check(&planned).is_ok());
     assert!(
@@ -216,7 +216,7 @@ async fn a_pin_refuses_a_plan_it_did_not_review() {
             .to_string()
             .contains("but --expect-checksum is sha256:0")
     );
-    assert_eq!(code(error), Some(STALE_PLAN));
+    assert_eq!(code(error), STALE_PLAN);
 
     // A saved plan of this very plan passes; one whose checksum was edited does not.
     let file = dir.path().join("plan.json");
@@ -238,7 +238,7 @@ async fn a_pin_refuses_a_plan_it_did_not_review() {
         error.to_string().contains("is not the plan kcform derives"),
         "{error}"
     );
-    assert_eq!(code(error), Some(STALE_PLAN));
+    assert_eq!(code(error), STALE_PLAN);
 
     // Another configuration is refused before anything is read.
     let other = Desired {
@@ -252,7 +252,7 @@ async fn a_pin_refuses_a_plan_it_did_not_review() {
         error.to_string().contains("changed since the plan"),
         "{error}"
     );
-    assert_eq!(code(error), Some(STALE_PLAN));
+    assert_eq!(code(error), STALE_PLAN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

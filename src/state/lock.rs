@@ -130,9 +130,8 @@ pub async fn acquire_for_apply(
     desired: &Desired,
     settings: &super::StateSettings,
     timeout: Duration,
-) -> anyhow::Result<(Backend, Guard)> {
-    let backend =
-        Backend::open(&desired.lock, &desired.config_dir, settings).map_err(|e| e.into_anyhow())?;
+) -> Result<(Backend, Guard), BackendError> {
+    let backend = Backend::open(&desired.lock, &desired.config_dir, settings)?;
     let guard = backend
         .acquire("apply", settings, timeout, |holder| {
             eprintln!(
@@ -146,18 +145,13 @@ pub async fn acquire_for_apply(
                 holder.id
             );
         })
-        .await
-        .map_err(|e| e.into_anyhow())?;
+        .await?;
     Ok((backend, guard))
 }
 
 /// Releases the lock and passes `result` on; a lock that cannot be released is reported with
 /// the command that removes it.
-pub async fn release_after(
-    backend: &Backend,
-    guard: Guard,
-    result: anyhow::Result<i32>,
-) -> anyhow::Result<i32> {
+pub async fn release_after<T>(backend: &Backend, guard: Guard, result: T) -> T {
     let id = guard.info.id.clone();
     if let Err(error) = backend.release(guard).await {
         eprintln!("warning: could not release lock {id}: {error}; run `kcform unlock {id}`");

@@ -10,7 +10,6 @@ mod s3;
 
 use std::path::Path;
 
-use crate::exit::{self, CodedError};
 use crate::model::LockBackend;
 
 use super::lock::LockInfo;
@@ -57,19 +56,6 @@ pub enum BackendError {
     /// The stored holder info does not parse.
     #[error("the lock at {0} holds no readable holder information; remove it with `kcform unlock`")]
     Corrupt(String),
-}
-
-impl BackendError {
-    /// A held lock as the exit-code carrying error (exit 3); anything else unchanged.
-    pub fn into_anyhow(self) -> anyhow::Error {
-        match self {
-            BackendError::Held(_) => anyhow::Error::new(CodedError {
-                code: exit::LOCK_HELD,
-                message: self.to_string(),
-            }),
-            other => anyhow::Error::new(other),
-        }
-    }
 }
 
 /// A state backend, opened for one configuration.
