@@ -9,7 +9,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::backend::Backend;
+use super::backend::{Backend, BackendError};
 use super::lock::{Guard, LockInfo, now_rfc3339};
 use super::report::{ApplyReport, OperationReport, Outcome};
 use crate::address::Address;
@@ -121,22 +121,18 @@ impl Record {
 }
 
 /// Writes the journal record of an apply of `plan` that ended with `report`, under the lock
-/// `guard` of `backend`; a failure to write it is a warning, since the changes are made either
-/// way.
+/// `guard` of `backend`; returns where it was written.
 pub async fn write(
     backend: &Backend,
     guard: &Guard,
     plan: &Plan,
     checksum: &str,
     report: &ApplyReport,
-) {
+) -> Result<String, BackendError> {
     let record = Record::new(&guard.info, plan, checksum, report);
-    if let Err(error) = backend
+    backend
         .write_journal(&record.file_name(), record.to_json())
         .await
-    {
-        eprintln!("warning: the journal record was not written: {error}");
-    }
 }
 
 /// A timestamp for journal names that sorts by time: `20260101T120000Z`.

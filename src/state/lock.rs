@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::backend::{Backend, BackendError};
-use crate::model::Desired;
 
 /// How often a waiting apply tries the lock again.
 const POLL: Duration = Duration::from_millis(250);
@@ -121,47 +120,5 @@ impl Backend {
             Backend::Local(local) => local.unlock(id),
             Backend::S3(s3) => s3.remove(id).await,
         }
-    }
-}
-
-/// Takes the lock of the configuration `desired` for an apply, waiting up to `timeout` (see
-/// `--lock-timeout`) with a message on stderr naming the holder.
-pub async fn acquire_for_apply(
-    desired: &Desired,
-    settings: &super::StateSettings,
-    timeout: Duration,
-) -> Result<(Backend, Guard), BackendError> {
-    let backend = Backend::open(&desired.lock, &desired.config_dir, settings)?;
-    let guard = backend
-        .acquire("apply", settings, timeout, |holder| {
-            eprintln!(
-                "Waiting up to {} for the lock at {}, held by {} on {} since {} for `{}` (lock ID {})...",
-                humanize(timeout),
-                backend.location(),
-                holder.who,
-                holder.host,
-                holder.created,
-                holder.operation,
-                holder.id
-            );
-        })
-        .await?;
-    Ok((backend, guard))
-}
-
-/// Releases the lock and passes `result` on; a lock that cannot be released is reported with
-/// the command that removes it.
-pub async fn release_after<T>(backend: &Backend, guard: Guard, result: T) -> T {
-    let id = guard.info.id.clone();
-    if let Err(error) = backend.release(guard).await {
-        eprintln!("warning: could not release lock {id}: {error}; run `kcform unlock {id}`");
-    }
-    result
-}
-
-fn humanize(duration: Duration) -> String {
-    match duration.as_millis() {
-        ms if ms % 1000 != 0 => format!("{ms}ms"),
-        ms => format!("{}s", ms / 1000),
     }
 }
