@@ -36,16 +36,18 @@ pub fn next_key_generation(remote_name: &str) -> String {
 
 /// Checks a declared access-key name: the API rule plus room for the generation suffix.
 pub fn check_declared_key_name(name: &str) -> Result<(), String> {
-    check_name(NameKind::AccessKey, name)?;
-    if name.contains("--") {
-        return Err(format!(
-            "access key name `{name}` must not contain `--` (kcform reserves it for key generations)"
-        ));
-    }
+    // The declared bound first: a name over the API's own limit must not be told that limit,
+    // which is not the one that applies to it.
     let len = name.chars().count();
     if len > DECLARED_ACCESS_KEY_NAME_MAX {
         return Err(format!(
             "access key name `{name}` is {len} characters long; declared key names may have at most {DECLARED_ACCESS_KEY_NAME_MAX} so that a replacement key fits the API's limit of {ACCESS_KEY_NAME_MAX}"
+        ));
+    }
+    check_name(NameKind::AccessKey, name)?;
+    if name.contains("--") {
+        return Err(format!(
+            "access key name `{name}` must not contain `--` (kcform reserves it for key generations)"
         ));
     }
     Ok(())
@@ -191,6 +193,9 @@ mod tests {
         assert_eq!(declared_key_name("ci"), "ci");
         assert!(check_declared_key_name("ci--x").is_err());
         assert!(check_declared_key_name(&"k".repeat(27)).is_ok());
+        // Over the API's own limit too: the limit named is still the declared one.
+        let message = check_declared_key_name(&"k".repeat(44)).unwrap_err();
+        assert!(message.contains("at most 27"), "{message}");
         assert!(check_declared_key_name(&"k".repeat(28)).is_err());
     }
 

@@ -58,7 +58,6 @@ fn the_projects_named_are_announced_once_every_file_parses() {
     assert_eq!(heard, None);
 }
 
-/// Runs `f` on a thread with a 1 MiB stack, half of what the threads that parse files get.
 /// Runs `f` on a 2 MiB stack: room for the loader's fixed work in a debug build (1 MiB
 /// overflowed when this test ran alone, first in its process), far too little for anything
 /// recursing once per part of a 100,000-part key.
