@@ -11,8 +11,7 @@ use crate::apply::sink::Sink;
 use crate::plan::drift::Snapshot;
 use crate::state::pending::{self, PendingKeys};
 use crate::state::report::{ApplyReport, OperationReport};
-use crate::state::{RecordError, Records};
-use crate::state::{keepers, snapshot};
+use crate::state::{RecordError, Records, keepers, snapshot};
 
 /// How to apply.
 pub struct ApplyOptions {

@@ -16,7 +16,8 @@
 //!
 //! The module sits below `apply`, `pipeline`, `commands` and `emulator` (they use it) and
 //! above the plan types (`plan::Plan`, `plan::drift::Snapshot`), which it reads: it depends on
-//! none of its users.
+//! none of its users. It prints nothing and returns typed errors: what a user reads about it
+//! (waiting for the lock, a journal record not written) is the pipeline's to say.
 
 pub mod backend;
 pub mod file;
