@@ -46,6 +46,12 @@ fn graph_operations_shows_the_apply_order_of_the_plan() {
         run.stdout
             .contains("\"service_account.analytics/etl\" -> \"access_key.analytics/etl/ci\";")
     );
+    assert!(
+        run.stdout
+            .contains("\"access_key.analytics/etl/ci\" [label=\"+ access_key.analytics/etl/ci\"];"),
+        "{}",
+        run.stdout
+    );
     world.apply();
     world.assert_converged();
 }
