@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, RwLock, TryLockError};
 
 use rusqlite::Connection;
 
@@ -23,8 +23,8 @@ use super::store::connect_reader;
 pub struct Readers {
     slots: Vec<Mutex<Option<Connection>>>,
     next: AtomicUsize,
-    /// The data file the readers opened, as it was then.
-    file: Mutex<Option<FileIdentity>>,
+    /// The data file the readers opened, as it was then (read by every read, side by side).
+    file: RwLock<Option<FileIdentity>>,
 }
 
 /// A path and the file it named.
@@ -45,7 +45,7 @@ impl Readers {
         Readers {
             slots: Vec::new(),
             next: AtomicUsize::new(0),
-            file: Mutex::new(None),
+            file: RwLock::new(None),
         }
     }
 
@@ -56,7 +56,7 @@ impl Readers {
                 .map(|_| Mutex::new(connect_reader(path).ok()))
                 .collect(),
             next: AtomicUsize::new(0),
-            file: Mutex::new(FileIdentity::of(path)),
+            file: RwLock::new(FileIdentity::of(path)),
         }
     }
 
@@ -73,7 +73,10 @@ impl Readers {
         for slot in &self.slots {
             *lock(slot) = connect_reader(path).ok();
         }
-        *lock(&self.file) = FileIdentity::of(path);
+        *self
+            .file
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = FileIdentity::of(path);
     }
 
     /// Closes every reader (at shutdown, before the WAL is copied into the data file).
@@ -103,12 +106,13 @@ impl Readers {
         conn.execute_batch("BEGIN").ok()?;
         Some(Reader { guard })
     }
-}
 
-impl Readers {
     /// Whether the path still names the file the readers opened.
     fn file_in_place(&self) -> bool {
-        let file = lock(&self.file);
+        let file = self
+            .file
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         file.as_ref()
             .is_some_and(|file| FileIdentity::of(&file.path).as_ref() == Some(file))
     }
