@@ -1,5 +1,5 @@
 //! Test fixtures: small builders for desired and live state, shared by the pure modules'
-//! unit tests (plan, graph, render).
+//! unit tests (plan, graph, render), and [`file_mode`] for the tests of private files.
 
 use std::collections::BTreeMap;
 
@@ -191,4 +191,15 @@ pub fn actions(plan: &crate::plan::Plan) -> Vec<(String, &'static str)> {
         .iter()
         .map(|c| (c.address.to_string(), c.action.name()))
         .collect()
+}
+
+/// The permission bits of the file or directory at `path` (a link's own, not its target's).
+#[cfg(unix)]
+pub fn file_mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o7777
 }

@@ -172,16 +172,8 @@ fn refuse_links(error: std::io::Error) -> std::io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[cfg(unix)]
-    fn mode(path: &Path) -> u32 {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::symlink_metadata(path)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o7777
-    }
+    use crate::fixtures::file_mode;
 
     fn names_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -204,9 +196,9 @@ mod tests {
         assert_eq!(names_in(&dir.path().join("a/b")), ["record.json"]);
         #[cfg(unix)]
         {
-            assert_eq!(mode(&path), 0o600);
-            assert_eq!(mode(&dir.path().join("a")), 0o700);
-            assert_eq!(mode(&dir.path().join("a/b")), 0o700);
+            assert_eq!(file_mode(&path), 0o600);
+            assert_eq!(file_mode(&dir.path().join("a")), 0o700);
+            assert_eq!(file_mode(&dir.path().join("a/b")), 0o700);
         }
     }
 
@@ -242,7 +234,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "not kcform's");
         assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
         assert_eq!(read_private_file(&link).unwrap().unwrap(), b"kcform's");
-        assert_eq!(mode(&link), 0o600);
+        assert_eq!(file_mode(&link), 0o600);
     }
 
     #[cfg(unix)]
@@ -252,7 +244,7 @@ mod tests {
         let path = dir.path().join("lock");
         let file = open_private_file(&path, false).unwrap();
         drop(file);
-        assert_eq!(mode(&path), 0o600);
+        assert_eq!(file_mode(&path), 0o600);
         assert_eq!(
             read_private_file(&dir.path().join("missing")).unwrap(),
             None

@@ -1,18 +1,10 @@
 //! Access keys: replacement in both orders, deletion, and secret delivery.
 
-use crate::harness::{World, issue_token};
+use crate::harness::World;
 
 fn config(keys: &str) -> String {
     format!(
         "[project.analytics]\nnickname = \"Analytics\"\n\n[project.analytics.service_account.etl]\n{keys}"
-    )
-}
-
-fn token_status(world: &World, file: &serde_json::Value) -> u16 {
-    issue_token(
-        &world.endpoint(),
-        file["access_key_id"].as_str().unwrap(),
-        file["secret_access_key"].as_str().unwrap(),
     )
 }
 
@@ -49,13 +41,9 @@ fn a_rotation_change_creates_the_new_key_before_deleting_the_old_one() {
 
     let new = world.secret_file("analytics", "etl", "ci");
     assert_ne!(new["access_key_id"], old["access_key_id"]);
-    assert_eq!(token_status(&world, &new), 201);
+    assert_eq!(world.token_status(&new), 201);
     // Keystone's answer for a deleted application credential's ID.
-    assert_eq!(
-        token_status(&world, &old),
-        404,
-        "the old key must be deleted"
-    );
+    assert_eq!(world.token_status(&old), 404, "the old key must be deleted");
     let keys = world.keys("analytics");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].id, new["access_key_id"].as_str().unwrap());
@@ -95,8 +83,8 @@ fn a_full_account_deletes_the_old_key_first() {
     world.assert_converged();
     let new_a = world.secret_file("analytics", "etl", "a");
     assert_ne!(new_a["access_key_id"], old_a["access_key_id"]);
-    assert_eq!(token_status(&world, &new_a), 201);
-    assert_eq!(token_status(&world, &b), 201, "the other key is untouched");
+    assert_eq!(world.token_status(&new_a), 201);
+    assert_eq!(world.token_status(&b), 201, "the other key is untouched");
     assert_eq!(world.secret_file("analytics", "etl", "b"), b);
     assert_eq!(world.keys("analytics").len(), 2);
 }
@@ -125,7 +113,7 @@ fn an_undeclared_key_is_deleted_with_its_secret_file() {
     world.assert_converged();
     assert!(!world.secret_path("analytics", "etl", "b").exists());
     assert!(world.secret_path("analytics", "etl", "a").exists());
-    assert_eq!(token_status(&world, &b), 404, "deleted: Keystone's 404");
+    assert_eq!(world.token_status(&b), 404, "deleted: Keystone's 404");
 }
 
 #[test]
@@ -174,7 +162,7 @@ fn a_failed_secret_delivery_leaves_no_key_behind_and_a_rerun_converges() {
     world.assert_converged();
     let delivered: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sink).unwrap()).unwrap();
-    assert_eq!(token_status(&world, &delivered), 201);
+    assert_eq!(world.token_status(&delivered), 201);
     assert!(
         !world.dir.path().join(".kcform/secrets").exists(),
         "the command sink writes no file"

@@ -4,6 +4,9 @@
 use super::*;
 use std::path::Path;
 
+#[cfg(unix)]
+use crate::fixtures::file_mode;
+
 fn document() -> SecretDocument {
     SecretDocument {
         project: "analytics".into(),
@@ -42,16 +45,6 @@ async fn a_file_sink_writes_a_private_file_and_removes_only_its_own_key() {
     assert!(path.exists());
     assert!(sink.remove("analytics", "etl", "ci", "key-1").unwrap());
     assert!(!path.exists());
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
 }
 
 #[cfg(unix)]
@@ -105,9 +98,9 @@ async fn existing_directories_with_a_looser_mode_are_made_0700() {
     let sink = Sink::Dir(root.clone());
     sink.deliver(&document()).await.unwrap();
     for path in [&root, &root.join("analytics"), &root.join("analytics/etl")] {
-        assert_eq!(mode(path), 0o700, "{}", path.display());
+        assert_eq!(file_mode(path), 0o700, "{}", path.display());
     }
-    assert_eq!(mode(&root.join("analytics/etl/ci.json")), 0o600);
+    assert_eq!(file_mode(&root.join("analytics/etl/ci.json")), 0o600);
     assert!(sink.holds("analytics", "etl", "ci", "key-1"));
 }
 
@@ -141,7 +134,7 @@ async fn a_secrets_directory_that_belongs_to_another_user_is_refused() {
         everything_in(&root)
     );
     assert_eq!(
-        mode(&root),
+        file_mode(&root),
         0o777,
         "a directory kcform does not own is left as it is"
     );
@@ -256,7 +249,7 @@ async fn a_link_in_place_of_the_key_file_is_replaced_not_written_through() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     let file = root.join("analytics/etl/ci.json");
     assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
-    assert_eq!(mode(&file), 0o600);
+    assert_eq!(file_mode(&file), 0o600);
 }
 
 #[cfg(unix)]

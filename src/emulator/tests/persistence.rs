@@ -13,6 +13,8 @@ use crate::emulator::{
     EMBEDDED_ADMIN_FILE, EMBEDDED_DATA_FILE, EmulatorError, EmulatorOptions, EmulatorState, router,
     start, start_embedded,
 };
+#[cfg(unix)]
+use crate::fixtures::file_mode;
 use crate::wire::{AccessKeyCredential, ProjectList};
 
 fn options(data_file: &Path) -> EmulatorOptions {
@@ -20,16 +22,6 @@ fn options(data_file: &Path) -> EmulatorOptions {
         data_file: Some(data_file.to_path_buf()),
         ..Default::default()
     }
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 /// The bytes of the database and its WAL as text (SQLite stores text as it is).
@@ -80,7 +72,7 @@ async fn state_survives_a_restart_and_the_file_holds_no_secret() {
         sidecar(&data_file, "-wal"),
         sidecar(&data_file, "-shm"),
     ] {
-        assert_eq!(mode(&file), 0o600, "{}", file.display());
+        assert_eq!(file_mode(&file), 0o600, "{}", file.display());
     }
     let text = database_text(&data_file);
     assert!(text.contains("analytics") && text.contains("etl-runner"));
@@ -249,7 +241,7 @@ async fn bootstrap_credentials_are_written_privately_and_work() {
         serde_json::from_str(&std::fs::read_to_string(&creds).expect("written")).expect("json");
     assert_eq!(&written, h.emu.admin_credential());
     #[cfg(unix)]
-    assert_eq!(mode(&creds), 0o600);
+    assert_eq!(file_mode(&creds), 0o600);
     h.issue(&written).await.ok(201);
 
     let bad = EmulatorOptions {
@@ -269,8 +261,8 @@ async fn embedded_mode_persists_and_reuses_a_valid_admin_credential() {
     let admin_file = state_dir.join(EMBEDDED_ADMIN_FILE);
     #[cfg(unix)]
     {
-        assert_eq!(mode(&state_dir), 0o700);
-        assert_eq!(mode(&admin_file), 0o600);
+        assert_eq!(file_mode(&state_dir), 0o700);
+        assert_eq!(file_mode(&admin_file), 0o600);
     }
     let first = emu.admin_credential().clone();
     let h = Harness::around(emu).await;
@@ -414,7 +406,7 @@ fn a_write_replaces_the_file_whole_and_leaves_no_temp_file() {
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
     assert!(leftover_temp_files(dir.path()).is_empty());
     #[cfg(unix)]
-    assert_eq!(mode(&path), 0o600);
+    assert_eq!(file_mode(&path), 0o600);
 
     // A write that cannot be completed leaves no temp file behind.
     let blocked = dir.path().join("a-directory");

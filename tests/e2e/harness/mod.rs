@@ -416,6 +416,16 @@ impl World {
         self.runtime.block_on(future)
     }
 
+    /// The HTTP status of a token issued with the key in a delivered secret file (201 when
+    /// the secret is the key's and the key works).
+    pub fn token_status(&self, file: &serde_json::Value) -> u16 {
+        issue_token(
+            &self.endpoint(),
+            file["access_key_id"].as_str().unwrap(),
+            file["secret_access_key"].as_str().unwrap(),
+        )
+    }
+
     /// The secret file of a key, parsed.
     pub fn secret_file(&self, project: &str, account: &str, key: &str) -> serde_json::Value {
         let path = self.secret_path(project, account, key);
